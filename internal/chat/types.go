@@ -1,0 +1,238 @@
+package chat
+
+import (
+	"time"
+)
+
+// Role is an agent's role. Admins configure everything; supervisors see every team's conversations and the
+// live view; agents see their own teams' conversations.
+type Role string
+
+// The roles.
+const (
+	RoleAdmin      Role = "admin"
+	RoleSupervisor Role = "supervisor"
+	RoleAgent      Role = "agent"
+)
+
+// Valid reports whether r is one of the defined roles.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleSupervisor || r == RoleAgent }
+
+// SeesAllTeams reports whether the role may read every team's conversations.
+func (r Role) SeesAllTeams() bool { return r == RoleAdmin || r == RoleSupervisor }
+
+// Presence is an agent's availability. The router only offers conversations to online agents.
+type Presence string
+
+// The presence states.
+const (
+	PresenceOnline  Presence = "online"
+	PresenceAway    Presence = "away"
+	PresenceOffline Presence = "offline"
+)
+
+// Valid reports whether p is a defined presence.
+func (p Presence) Valid() bool {
+	return p == PresenceOnline || p == PresenceAway || p == PresenceOffline
+}
+
+// Agent is a member of the support staff who logs in to the console.
+type Agent struct {
+	ID         string    `json:"id"`
+	Email      string    `json:"email"`
+	Name       string    `json:"name"`
+	Role       Role      `json:"role"`
+	Capacity   int       `json:"capacity"`    // maximum concurrent open conversations
+	AutoAccept bool      `json:"auto_accept"` // assigned at once instead of offered
+	Weight     int       `json:"weight"`      // routing weight, 1..1000; 100 is neutral
+	Presence   Presence  `json:"presence"`
+	LastSeen   time.Time `json:"last_seen"`
+	Disabled   bool      `json:"disabled"`
+	Teams      []string  `json:"teams"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+
+	PasswordHash string `json:"-"`
+}
+
+// Agent limits and defaults.
+const (
+	DefaultCapacity = 5
+	MaxCapacity     = 1000
+	DefaultWeight   = 100
+	MaxWeight       = 1000
+	MaxNameRunes    = 100
+	MaxEmailBytes   = 254
+	MinPasswordLen  = 10
+	MaxPasswordLen  = 72 // bcrypt ignores bytes past 72; refuse rather than silently truncate
+)
+
+// Team groups agents; sites route new conversations to a team.
+type Team struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Site is one website or app that embeds the widget. Its widget key is public; its secret signs identities.
+type Site struct {
+	ID             string       `json:"id"`
+	Name           string       `json:"name"`
+	WidgetKey      string       `json:"widget_key"`
+	AllowedOrigins []string     `json:"allowed_origins"`
+	DefaultTeamID  string       `json:"default_team_id"`
+	Settings       SiteSettings `json:"settings"`
+	CreatedAt      time.Time    `json:"created_at"`
+	UpdatedAt      time.Time    `json:"updated_at"`
+
+	Secret string `json:"-"` // HMAC key for signed customer identities
+}
+
+// SiteSettings is everything an admin tunes per site. Stored as JSON so new settings need no migration.
+type SiteSettings struct {
+	Color    string `json:"color,omitempty"`    // widget accent, #rrggbb
+	Greeting string `json:"greeting,omitempty"` // shown when the panel opens
+	Position string `json:"position,omitempty"` // "right" (default) or "left"
+	Language string `json:"language,omitempty"` // "" = the browser's; "zh-CN" or "en" forces one
+}
+
+// Customer is someone who chats with the agents: an anonymous visitor or a site's identified user.
+type Customer struct {
+	ID         string          `json:"id"`
+	SiteID     string          `json:"site_id"`
+	Name       string          `json:"name"`
+	Email      string          `json:"email,omitempty"`
+	Phone      string          `json:"phone,omitempty"`
+	ExternalID string          `json:"external_id,omitempty"` // the site's own user id, when signed
+	Context    CustomerContext `json:"context"`
+	CreatedAt  time.Time       `json:"created_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+}
+
+// CustomerContext is what the widget knows about where the customer is.
+type CustomerContext struct {
+	PageURL   string `json:"page_url,omitempty"`
+	PageTitle string `json:"page_title,omitempty"`
+	Referrer  string `json:"referrer,omitempty"`
+	UserAgent string `json:"user_agent,omitempty"`
+	Language  string `json:"language,omitempty"`
+	Location  string `json:"location,omitempty"`
+}
+
+// Channel is where a conversation came from.
+type Channel string
+
+// The channels.
+const (
+	ChannelWeb    Channel = "web"
+	ChannelApp    Channel = "app"
+	ChannelWeChat Channel = "wechat"
+)
+
+// Status is a conversation's lifecycle state (SPEC §3.4).
+type Status string
+
+// The conversation states. Every state but closed counts as open: a customer has at most one open
+// conversation per site.
+const (
+	StatusQueued   Status = "queued"   // waiting in its team's queue for an agent
+	StatusPending  Status = "pending"  // left as a message (nobody available / out of hours): agents pick it up later
+	StatusAssigned Status = "assigned" // held by an agent
+	StatusClosed   Status = "closed"
+)
+
+// Open reports whether s is one of the open states.
+func (s Status) Open() bool { return s != StatusClosed }
+
+// Conversation is one chat between a customer and the support team.
+type Conversation struct {
+	ID            string    `json:"id"`
+	SiteID        string    `json:"site_id"`
+	CustomerID    string    `json:"customer_id"`
+	TeamID        string    `json:"team_id"`
+	AgentID       string    `json:"agent_id,omitempty"` // empty while unassigned
+	Status        Status    `json:"status"`
+	Channel       Channel   `json:"channel"`
+	Priority      int       `json:"priority"`
+	LastSeq       uint64    `json:"last_seq"`
+	CustomerRead  uint64    `json:"customer_read_seq"`
+	AgentRead     uint64    `json:"agent_read_seq"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+	LastMessageAt time.Time `json:"last_message_at"`
+	ClosedAt      time.Time `json:"closed_at,omitzero"`
+}
+
+// SenderType says who wrote a message.
+type SenderType string
+
+// The sender types.
+const (
+	SenderCustomer SenderType = "customer"
+	SenderAgent    SenderType = "agent"
+	SenderSystem   SenderType = "system"
+	SenderBot      SenderType = "bot"
+)
+
+// MessageType is the kind of a message.
+type MessageType string
+
+// The message types. Notes are internal: never delivered to customers.
+const (
+	TypeText   MessageType = "text"
+	TypeSystem MessageType = "system"
+	TypeBot    MessageType = "bot"
+	TypeNote   MessageType = "note"
+)
+
+// Message is one entry of a conversation's history, identified by its dense per-conversation sequence number.
+type Message struct {
+	ConversationID string      `json:"conversation_id"`
+	Seq            uint64      `json:"seq"`
+	ID             string      `json:"id"`
+	SenderType     SenderType  `json:"sender_type"`
+	SenderID       string      `json:"sender_id,omitempty"`
+	Type           MessageType `json:"type"`
+	Body           string      `json:"body"`
+	ClientMsgID    string      `json:"client_msg_id,omitempty"`
+	CreatedAt      time.Time   `json:"ts"`
+	Deleted        bool        `json:"deleted,omitempty"` // erased: a tombstone keeps the sequence dense
+}
+
+// VisibleToCustomer reports whether the customer side may see m.
+func (m *Message) VisibleToCustomer() bool { return m.Type != TypeNote }
+
+// AuditEntry is one record of the audit log: who did what to what, when and from where.
+type AuditEntry struct {
+	ID         string    `json:"id"`
+	At         time.Time `json:"at"`
+	ActorType  string    `json:"actor_type"`
+	ActorID    string    `json:"actor_id,omitempty"`
+	Action     string    `json:"action"`
+	TargetType string    `json:"target_type,omitempty"`
+	TargetID   string    `json:"target_id,omitempty"`
+	IP         string    `json:"ip,omitempty"`
+	Detail     string    `json:"detail,omitempty"` // JSON; never bodies, passwords or tokens
+}
+
+// PrincipalKind says whose credential a session is.
+type PrincipalKind string
+
+// The principal kinds.
+const (
+	PrincipalAgent    PrincipalKind = "agent"
+	PrincipalCustomer PrincipalKind = "customer"
+)
+
+// Session is a credential's server-side record. Only the SHA-256 of the token is kept.
+type Session struct {
+	TokenHash   []byte
+	Kind        PrincipalKind
+	PrincipalID string
+	SiteID      string // customers only
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	LastUsedAt  time.Time
+	UserAgent   string
+	IP          string
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// CreateSession stores a new session record.
+func (s *Store) CreateSession(ctx context.Context, se *chat.Session) error {
+	var site sql.NullString
+	if se.SiteID != "" {
+		site = sql.NullString{String: se.SiteID, Valid: true}
+	}
+	return s.tx(ctx, "create session", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, kind, principal_id, site_id, created_at, expires_at,
+			last_used_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			se.TokenHash, string(se.Kind), se.PrincipalID, site, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastUsedAt),
+			truncate(se.UserAgent, 255), truncate(se.IP, 45))
+		return err
+	})
+}
+
+// Session returns the session whose token hashes to hash. Absent and expired sessions are both NotFound.
+func (s *Store) Session(ctx context.Context, hash []byte) (*chat.Session, error) {
+	var se chat.Session
+	var kind string
+	var site sql.NullString
+	var created, expires, used int64
+	err := s.r.QueryRowContext(ctx, `SELECT token_hash, kind, principal_id, site_id, created_at, expires_at, last_used_at,
+		user_agent, ip FROM sessions WHERE token_hash = ?`, hash).Scan(&se.TokenHash, &kind, &se.PrincipalID, &site,
+		&created, &expires, &used, &se.UserAgent, &se.IP)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.ErrNotFound("session")
+	}
+	if err != nil {
+		return nil, s.wrap("read session", err)
+	}
+	se.Kind, se.SiteID = chat.PrincipalKind(kind), site.String
+	se.CreatedAt, se.ExpiresAt, se.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	if !s.now().Before(se.ExpiresAt) {
+		return nil, chat.ErrNotFound("session")
+	}
+	return &se, nil
+}
+
+// TouchSession records that the session was used and moves its idle expiry, at most once a minute per session
+// so that a busy client does not turn every request into a write.
+func (s *Store) TouchSession(ctx context.Context, se *chat.Session, idle, absolute time.Duration) error {
+	now := s.now()
+	if now.Sub(se.LastUsedAt) < time.Minute {
+		return nil
+	}
+	exp := now.Add(idle)
+	if abs := se.CreatedAt.Add(absolute); exp.After(abs) {
+		exp = abs
+	}
+	se.LastUsedAt, se.ExpiresAt = now, exp
+	return s.tx(ctx, "touch session", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_hash = ?", ms(now), ms(exp), se.TokenHash)
+		return err
+	})
+}
+
+// DeleteSession revokes one session.
+func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
+	return s.tx(ctx, "delete session", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
+		return err
+	})
+}
+
+// DeleteSessionsOf revokes every session of a principal.
+func (s *Store) DeleteSessionsOf(ctx context.Context, principalID string) error {
+	return s.tx(ctx, "delete sessions", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE principal_id = ?", principalID)
+		return err
+	})
+}
+
+// PurgeExpiredSessions deletes sessions past their expiry, a bounded batch at a time, and says how many went.
+func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.tx(ctx, "purge sessions", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ?", ms(s.now()))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+// Audit appends an entry to the audit log. The log records security-relevant acts; it never holds message
+// bodies, passwords or tokens.
+func (s *Store) Audit(ctx context.Context, e chat.AuditEntry) error {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	if e.Detail == "" {
+		e.Detail = "{}"
+	}
+	return s.tx(ctx, "audit", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_type, actor_id, action, target_type, target_id, ip, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id.String(), ms(e.At), e.ActorType, e.ActorID, e.Action, e.TargetType,
+			truncate(e.TargetID, 64), truncate(e.IP, 45), e.Detail)
+		return err
+	})
+}
+
+// AuditLog returns up to limit entries older than the keyset cursor (before, beforeID), newest first. An empty
+// cursor starts at the newest entry.
+func (s *Store) AuditLog(ctx context.Context, before time.Time, beforeID string, limit int) ([]chat.AuditEntry, error) {
+	q := "SELECT id, at, actor_type, actor_id, action, target_type, target_id, ip, detail FROM audit_log"
+	args := []any{}
+	if !before.IsZero() {
+		q += " WHERE at < ? OR (at = ? AND id < ?)"
+		args = append(args, ms(before), ms(before), beforeID)
+	}
+	q += " ORDER BY at DESC, id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap("read audit log", err)
+	}
+	defer rows.Close()
+	var out []chat.AuditEntry
+	for rows.Next() {
+		var e chat.AuditEntry
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.ActorType, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &e.IP, &e.Detail); err != nil {
+			return nil, s.wrap("read audit log", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	return out, s.wrap("read audit log", rows.Err())
+}
+
+// truncate cuts s to at most n bytes on a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -1,0 +1,177 @@
+package store_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+func TestOpenMigratesAndKeepsEpoch(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		o := storetest.Options(t, kind)
+		ctx := context.Background()
+		s1, err := store.Open(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		epoch := s1.Epoch()
+		if len(epoch) < 16 {
+			t.Fatalf("epoch %q is too short to be random", epoch)
+		}
+		ok, err := s1.SchemaCurrent(ctx)
+		if err != nil || !ok {
+			t.Fatalf("schema current = %v, %v", ok, err)
+		}
+		if info := s1.Info(); info.Driver != kind || !info.Durable || info.Migrations < 13 {
+			t.Fatalf("info = %+v", info)
+		}
+		s1.Close()
+		// Re-opening applies nothing new and keeps the epoch.
+		s2 := storetest.OpenWith(t, o)
+		if s2.Epoch() != epoch {
+			t.Fatalf("epoch changed across restarts: %q -> %q", epoch, s2.Epoch())
+		}
+	})
+}
+
+func TestOpenWithoutMigrateRefusesOldSchema(t *testing.T) {
+	o := storetest.Options(t, "sqlite")
+	o.Migrate = false
+	_, err := store.Open(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "parley migrate") {
+		t.Fatalf("err = %v, want advice to run parley migrate", err)
+	}
+}
+
+func TestSQLiteNormalSyncIsReportedNotDurable(t *testing.T) {
+	o := storetest.Options(t, "sqlite")
+	o.SQLiteSync = "NORMAL"
+	s := storetest.OpenWith(t, o)
+	if info := s.Info(); info.Durable || !strings.Contains(info.Warning, "power loss") {
+		t.Fatalf("info = %+v", info)
+	}
+}
+
+func TestRefusesCorruptAndForeignSQLite(t *testing.T) {
+	ctx := context.Background()
+	t.Run("garbage", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "parley.db"), []byte(strings.Repeat("not a database ", 500)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Open(ctx, store.Options{DataDir: dir, Migrate: true})
+		if err == nil || !strings.Contains(err.Error(), "not a valid SQLite database") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("foreign", func(t *testing.T) {
+		dir := t.TempDir()
+		// Make a SQLite database of "another program": a table, no Parley application id.
+		other := filepath.Join(dir, "parley.db")
+		if err := storetest.CreateForeignSQLite(other); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Open(ctx, store.Options{DataDir: dir, Migrate: true})
+		if err == nil || !strings.Contains(err.Error(), "another program") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestAgentsAndSessions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		team, err := s.CreateTeam(ctx, "售后 Support 🎧")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := &chat.Agent{Email: "Li.Lei@Example.com", Name: "李雷 👋", Role: chat.RoleAgent, Capacity: 3,
+			Weight: 100, PasswordHash: "x", Teams: []string{team.ID}}
+		if err := s.CreateAgent(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		dup := &chat.Agent{Email: "li.lei@example.com", Name: "x", Role: chat.RoleAgent, PasswordHash: "x"}
+		if err := s.CreateAgent(ctx, dup); !chat.IsCode(err, chat.CodeConflict) {
+			t.Fatalf("duplicate e-mail: err = %v, want conflict", err)
+		}
+		got, err := s.AgentByEmail(ctx, "LI.LEI@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.ID != a.ID || got.Name != "李雷 👋" || len(got.Teams) != 1 || got.Teams[0] != team.ID {
+			t.Fatalf("got %+v", got)
+		}
+		teams, err := s.Teams(ctx)
+		if err != nil || len(teams) != 1 || teams[0].Name != "售后 Support 🎧" {
+			t.Fatalf("teams = %v, %v", teams, err)
+		}
+		if _, err := s.Agent(ctx, "00000000-0000-0000-0000-000000000000"); !chat.IsCode(err, chat.CodeNotFound) {
+			t.Fatalf("unknown agent: err = %v", err)
+		}
+
+		now := time.Now()
+		se := &chat.Session{TokenHash: []byte("0123456789abcdef0123456789abcdef"), Kind: chat.PrincipalAgent,
+			PrincipalID: a.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour), LastUsedAt: now}
+		if err := s.CreateSession(ctx, se); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Session(ctx, se.TokenHash); err != nil || got.PrincipalID != a.ID {
+			t.Fatalf("session = %+v, %v", got, err)
+		}
+		// Disabling the agent revokes the session in the same transaction.
+		yes := true
+		up, err := s.UpdateAgent(ctx, a.ID, store.AgentPatch{Disabled: &yes})
+		if err != nil || !up.Disabled {
+			t.Fatalf("disable: %+v, %v", up, err)
+		}
+		if _, err := s.Session(ctx, se.TokenHash); !chat.IsCode(err, chat.CodeNotFound) {
+			t.Fatalf("session of a disabled agent: err = %v, want not found", err)
+		}
+		// Expired sessions are not found.
+		old := &chat.Session{TokenHash: []byte("fedcba9876543210fedcba9876543210"), Kind: chat.PrincipalAgent,
+			PrincipalID: a.ID, CreatedAt: now.Add(-2 * time.Hour), ExpiresAt: now.Add(-time.Hour), LastUsedAt: now.Add(-2 * time.Hour)}
+		if err := s.CreateSession(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Session(ctx, old.TokenHash); !chat.IsCode(err, chat.CodeNotFound) {
+			t.Fatalf("expired session: err = %v", err)
+		}
+		if n, err := s.PurgeExpiredSessions(ctx); err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v", n, err)
+		}
+	})
+}
+
+func TestAuditLogKeyset(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		base := time.Now().Truncate(time.Millisecond)
+		for i := 0; i < 5; i++ {
+			if err := s.Audit(ctx, chat.AuditEntry{At: base.Add(time.Duration(i) * time.Millisecond), ActorType: "agent",
+				ActorID: "a", Action: "login", IP: "127.0.0.1"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		page1, err := s.AuditLog(ctx, time.Time{}, "", 3)
+		if err != nil || len(page1) != 3 {
+			t.Fatalf("page1 = %v, %v", page1, err)
+		}
+		last := page1[2]
+		page2, err := s.AuditLog(ctx, last.At, last.ID, 3)
+		if err != nil || len(page2) != 2 {
+			t.Fatalf("page2 = %v, %v", page2, err)
+		}
+		if !page2[0].At.Before(last.At) {
+			t.Fatalf("page2 starts at %v, not before %v", page2[0].At, last.At)
+		}
+	})
+}
