@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
@@ -70,7 +71,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		shown := ""
 		if password == "" {
-			password = generatePassword()
+			password = app.GeneratePassword()
 			shown = password
 		}
 		a, err := svc.CreateAgent(ctx, nil, auth.NewAgent{Email: email, Name: name, Password: password,
@@ -92,7 +93,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		shown := ""
 		if password == "" {
-			password = generatePassword()
+			password = app.GeneratePassword()
 			shown = password
 		}
 		if err := svc.SetPassword(ctx, nil, a.ID, "", password, ""); err != nil {

@@ -9,14 +9,10 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"sync"
 	"time"
 
-	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/config"
-	"github.com/parley-chat/parley/internal/httpapi"
-	"github.com/parley-chat/parley/internal/metrics"
-	"github.com/parley-chat/parley/web"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -25,56 +21,33 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	secret, _, err := auth.LoadOrCreateSecret(cfg.DataDir, cfg.Secret)
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Progress: stdout})
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, log, stdout, cfg.Migrate)
-	if err != nil {
-		return err
+	// The database closes last (inside a.Close): after the HTTP server has drained.
+	defer a.Close()
+	info := a.Store.Info()
+	if info.Warning != "" {
+		fmt.Fprintln(stdout, "WARNING:", info.Warning)
 	}
-	// The database closes last: after the HTTP server has drained and every background task has stopped.
-	defer st.Close()
-	if w := st.Info().Warning; w != "" {
-		fmt.Fprintln(stdout, "WARNING:", w)
-	}
-
-	m := metrics.New()
-	authSvc := auth.New(st, auth.Options{Secret: secret, SessionTTL: cfg.SessionTTL, SessionIdle: cfg.SessionIdle})
-	first, err := bootstrap(ctx, st, authSvc, cfg)
-	if err != nil {
-		return err
-	}
-	srv := httpapi.New(httpapi.Deps{Config: cfg, Store: st, Auth: authSvc, Metrics: m, Log: log,
-		Console: web.ConsoleHandler(), Widget: web.WidgetHandler()})
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another Parley or program using the port? choose another with -addr)", cfg.Addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           a.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	info := st.Info()
 	fmt.Fprintf(stdout, "Parley %s listening on %s (database: %s %s, %s)\n", versionString(), ln.Addr(), info.Driver,
 		info.Version, info.Durability)
 	fmt.Fprintf(stdout, "  console: %s/console/\n", cfg.PublicURL)
-	if first != nil {
-		printFirstRun(stdout, cfg, first)
+	if a.FirstRun != nil {
+		a.FirstRun.Print(stdout, cfg)
 	}
-
-	var wg sync.WaitGroup
-	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	defer func() { stopBG(); wg.Wait() }()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		maintain(bg, st, log)
-	}()
 	if cfg.DebugAddr != "" {
 		dl, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
@@ -96,33 +69,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("shutting down", "grace", cfg.ShutdownWait)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownWait)
 	defer cancel()
+	// Long-polls answer at once and WebSockets close with "going away" (clients resume elsewhere), then the
+	// HTTP server drains the remaining requests; a.Close commits what is queued and closes the database.
+	a.CloseConnections()
 	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		log.Warn("shutdown", "err", err)
 	}
 	hs.Close()
 	<-errc
+	if err := a.Close(); err != nil {
+		log.Warn("close", "err", err)
+	}
 	fmt.Fprintln(stdout, "Parley stopped")
 	return nil
-}
-
-// maintain runs periodic housekeeping until ctx ends.
-func maintain(ctx context.Context, st interface {
-	PurgeExpiredSessions(context.Context) (int64, error)
-}, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
-	defer t.Stop()
-	for {
-		if n, err := st.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("purge expired sessions", "err", err)
-		} else if n > 0 {
-			log.Debug("purged expired sessions", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 func debugMux() *http.ServeMux {

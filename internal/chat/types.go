@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -187,16 +188,18 @@ const (
 
 // Message is one entry of a conversation's history, identified by its dense per-conversation sequence number.
 type Message struct {
-	ConversationID string      `json:"conversation_id"`
-	Seq            uint64      `json:"seq"`
-	ID             string      `json:"id"`
-	SenderType     SenderType  `json:"sender_type"`
-	SenderID       string      `json:"sender_id,omitempty"`
-	Type           MessageType `json:"type"`
-	Body           string      `json:"body"`
-	ClientMsgID    string      `json:"client_msg_id,omitempty"`
-	CreatedAt      time.Time   `json:"ts"`
-	Deleted        bool        `json:"deleted,omitempty"` // erased: a tombstone keeps the sequence dense
+	ConversationID string          `json:"conversation_id"`
+	Seq            uint64          `json:"seq"`
+	ID             string          `json:"id"`
+	SenderType     SenderType      `json:"sender_type"`
+	SenderID       string          `json:"sender_id,omitempty"`
+	SenderName     string          `json:"sender_name,omitempty"`
+	Type           MessageType     `json:"type"`
+	Body           string          `json:"body"`
+	ClientMsgID    string          `json:"client_msg_id,omitempty"`
+	Meta           json.RawMessage `json:"meta,omitempty"` // machine-readable details: system events, attachments
+	CreatedAt      time.Time       `json:"ts"`
+	Deleted        bool            `json:"deleted,omitempty"` // erased: a tombstone keeps the sequence dense
 }
 
 // VisibleToCustomer reports whether the customer side may see m.
@@ -236,3 +239,30 @@ type Session struct {
 	UserAgent   string
 	IP          string
 }
+
+// Event is one entry of an agent's or a team's event stream: a conversation was created, queued, offered,
+// assigned, transferred, closed or reopened. Streams have dense sequence numbers and resume like conversations.
+type Event struct {
+	Stream         string          `json:"stream"`
+	Seq            uint64          `json:"seq"`
+	Kind           string          `json:"kind"`
+	ConversationID string          `json:"conversation_id"`
+	Payload        json.RawMessage `json:"payload,omitempty"`
+	CreatedAt      time.Time       `json:"ts"`
+}
+
+// Event kinds.
+const (
+	EventCreated     = "conversation.created"
+	EventQueued      = "conversation.queued"
+	EventOffered     = "conversation.offered"
+	EventAssigned    = "conversation.assigned"
+	EventTransferred = "conversation.transferred"
+	EventClosed      = "conversation.closed"
+	EventReopened    = "conversation.reopened"
+	EventUpdated     = "conversation.updated"
+)
+
+// TeamStream and AgentStream name the event streams.
+func TeamStream(teamID string) string   { return "team:" + teamID }
+func AgentStream(agentID string) string { return "agent:" + agentID }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -33,7 +34,11 @@ type Config struct {
 	ShutdownWait  time.Duration // how long graceful shutdown waits for requests and connections to drain
 	TrustedProxy  []netip.Prefix
 	Secret        string // explicit server secret; empty = the generated one in DataDir
-	Migrate       bool   // apply pending migrations at start (default true)
+
+	CustomerMsgRate  float64       // messages per second a customer may send, sustained
+	CustomerMsgBurst int           // messages a customer may send in a burst
+	Heartbeat        time.Duration // WebSocket ping and head-sequence heartbeat interval
+	Migrate          bool          // apply pending migrations at start (default true)
 }
 
 // setting describes one flag: its name, help, default and whether it is a secret (which enables *_FILE).
@@ -90,15 +95,26 @@ func Load(cmd string, args []string, getenv func(string) string, out io.Writer, 
 	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.BoolVar(&c.Migrate, "migrate", true, "apply pending database migrations at start")
 	str(&c.Secret, "secret", "", "server secret (at least 32 characters); default: generated into <data-dir>/secret on first run. Several nodes must share one", true)
+	fs.Float64Var(&c.CustomerMsgRate, "customer-msg-rate", 2, "messages per second a customer may send, sustained")
+	fs.IntVar(&c.CustomerMsgBurst, "customer-msg-burst", 10, "messages a customer may send in a burst")
+	dur(&c.Heartbeat, "heartbeat", 25*time.Second, "WebSocket ping and head-sequence heartbeat interval")
 	if extra != nil {
 		extra(fs)
 	}
+
+	// Every value goes through a checkedValue, so a value the flag's type refuses is reported with the flag,
+	// its environment variable and what is allowed, whether it came from the command line or the environment.
+	var bad *checkedValue
+	fs.VisitAll(func(f *flag.Flag) { f.Value = &checkedValue{Value: f.Value, name: f.Name, failed: &bad} })
 
 	fs.Usage = func() { usage(out, fs, cmd, secrets) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.Usage()
 			return nil, ErrHelp
+		}
+		if bad != nil {
+			return nil, &UsageError{Msg: bad.describe() + " (see 'parley " + cmd + " -h')"}
 		}
 		return nil, &UsageError{Msg: err.Error() + " (see 'parley " + cmd + " -h')"}
 	}
@@ -128,7 +144,7 @@ func Load(cmd string, args []string, getenv func(string) string, out io.Writer, 
 			return
 		}
 		if err := f.Value.Set(v); err != nil {
-			errs = append(errs, fmt.Sprintf("%s=%q: %v", env, v, err))
+			errs = append(errs, bad.describe())
 		}
 	})
 	if len(errs) > 0 {
@@ -211,6 +227,9 @@ func (c *Config) Validate() error {
 	default:
 		return bad("log-format", "%q is not allowed; use text or json", c.LogFormat)
 	}
+	if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
+		return bad("admin-email", "%q is not an e-mail address such as admin@example.com", c.AdminEmail)
+	}
 	if c.AdminPassword != "" && (len(c.AdminPassword) < 10 || len(c.AdminPassword) > 72) {
 		return bad("admin-password", "must be 10 to 72 bytes long")
 	}
@@ -220,10 +239,65 @@ func (c *Config) Validate() error {
 	if c.SessionIdle < time.Minute || c.SessionIdle > c.SessionTTL {
 		return bad("session-idle", "%v must be at least 1m and at most -session-ttl (%v)", c.SessionIdle, c.SessionTTL)
 	}
+	if c.CustomerMsgRate <= 0 || c.CustomerMsgRate > 10000 {
+		return bad("customer-msg-rate", "%v is not allowed; use a rate above 0 and at most 10000", c.CustomerMsgRate)
+	}
+	if c.CustomerMsgBurst < 1 || c.CustomerMsgBurst > 100000 {
+		return bad("customer-msg-burst", "%d is not allowed; use 1 to 100000", c.CustomerMsgBurst)
+	}
+	if c.Heartbeat < time.Second || c.Heartbeat > 5*time.Minute {
+		return bad("heartbeat", "%v is not allowed; use 1s to 5m", c.Heartbeat)
+	}
 	if c.ShutdownWait < 0 {
 		return bad("shutdown-timeout", "must not be negative")
 	}
 	return nil
+}
+
+// checkedValue wraps a flag's value to remember a refused value, so Load can say which setting it was and
+// what the setting allows.
+type checkedValue struct {
+	flag.Value
+	name   string
+	input  string
+	failed **checkedValue
+}
+
+func (v *checkedValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		v.input = s
+		*v.failed = v
+		return err
+	}
+	return nil
+}
+
+// IsBoolFlag keeps boolean flags usable without a value (-migrate).
+func (v *checkedValue) IsBoolFlag() bool {
+	b, ok := v.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// Get returns the wrapped value (flag.Getter).
+func (v *checkedValue) Get() any {
+	if g, ok := v.Value.(flag.Getter); ok {
+		return g.Get()
+	}
+	return v.Value.String()
+}
+
+// describe names the flag and its variable, the refused value and what is allowed instead.
+func (v *checkedValue) describe() string {
+	allowed := "see 'parley serve -h'"
+	switch v.Get().(type) {
+	case time.Duration:
+		allowed = "use a duration such as 90s, 15m or 24h"
+	case bool:
+		allowed = "use true or false"
+	case int, int64, uint, uint64:
+		allowed = "use a whole number"
+	}
+	return fmt.Sprintf("-%s (%s): %q is not allowed; %s", v.name, EnvName(v.name), v.input, allowed)
 }
 
 // Origin returns the scheme://host[:port] of the public URL: the only origin the console is served from.

@@ -6,13 +6,17 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/internal/messaging"
 	"github.com/parley-chat/parley/internal/metrics"
 	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/protocol"
 )
 
 // Deps are what the server is built from; run() constructs them.
@@ -24,6 +28,13 @@ type Deps struct {
 	Log     *slog.Logger
 	Console http.Handler // the agent console's assets, mounted at /console/
 	Widget  http.Handler // the widget loader and chunks, mounted at /widget.js and /widget/
+
+	Hub       *hub.Hub
+	Messaging *messaging.Service
+	// Heartbeat is how often each WebSocket gets a ping and the heads of its subscriptions (default 25 s).
+	Heartbeat time.Duration
+	// PollTimeout is the longest a long-poll request is held (default 25 s).
+	PollTimeout time.Duration
 }
 
 // Server holds the handlers' dependencies.
@@ -35,12 +46,100 @@ type Server struct {
 	log     *slog.Logger
 	console http.Handler
 	widget  http.Handler
+	hub     *hub.Hub
+	msg     *messaging.Service
+
+	heartbeat   time.Duration
+	pollTimeout time.Duration
+
+	connMu   sync.Mutex
+	conns    map[*wsConn]struct{}
+	closing  chan struct{} // closed at shutdown: long-polls return at once
+	closeOne sync.Once
 }
 
 // New returns a server; Handler gives its http.Handler.
 func New(d Deps) *Server {
+	if d.Heartbeat <= 0 {
+		d.Heartbeat = 25 * time.Second
+	}
+	if d.PollTimeout <= 0 {
+		d.PollTimeout = 25 * time.Second
+	}
 	return &Server{cfg: d.Config, store: d.Store, auth: d.Auth, metrics: d.Metrics, log: d.Log,
-		console: d.Console, widget: d.Widget}
+		console: d.Console, widget: d.Widget, hub: d.Hub, msg: d.Messaging, heartbeat: d.Heartbeat,
+		pollTimeout: d.PollTimeout, conns: map[*wsConn]struct{}{}, closing: make(chan struct{})}
+}
+
+// Run sends heartbeats to every WebSocket until ctx ends: a ping (a client that stops answering is closed
+// as half-open) and the head sequence number of each subscription, read from the database, so a client
+// discovers a frame it never received even when the publication itself was lost.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(s.heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.sendHeartbeats(ctx)
+		}
+	}
+}
+
+func (s *Server) sendHeartbeats(ctx context.Context) {
+	s.connMu.Lock()
+	conns := make([]*wsConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.connMu.Unlock()
+	convSet, streamSet := map[string]struct{}{}, map[string]struct{}{}
+	for _, c := range conns {
+		cs, ss := c.heartbeatTargets()
+		for _, id := range cs {
+			convSet[id] = struct{}{}
+		}
+		for _, id := range ss {
+			streamSet[id] = struct{}{}
+		}
+	}
+	heads, err := s.msg.Heads(ctx, keys(convSet), keys(streamSet))
+	if err != nil {
+		s.log.Warn("heartbeat: read heads", "err", err)
+		heads = nil // still ping, so half-open connections are found
+	}
+	for _, c := range conns {
+		c.heartbeat(heads)
+	}
+}
+
+func keys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// CloseConnections ends long-polls and closes every WebSocket with "going away": clients reconnect (to
+// another node, or to this one once it is back) and resume. Call it at shutdown.
+func (s *Server) CloseConnections() {
+	s.closeOne.Do(func() { close(s.closing) })
+	s.connMu.Lock()
+	conns := make([]*wsConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.connMu.Unlock()
+	for _, c := range conns {
+		c.Kick(protocol.CloseGoingAway, "server shutting down; reconnect and resume")
+	}
+}
+
+// KickPrincipal closes the live connections of a principal whose sessions were revoked.
+func (s *Server) KickPrincipal(id string) {
+	s.hub.Kick(id, protocol.CloseRevoked, "session revoked")
 }
 
 // Handler returns the complete handler: the route table wrapped in the middleware chain.
@@ -74,6 +173,24 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/teams", s.agentOnly(s.listTeams))
 	mux.HandleFunc("POST /api/v1/teams", s.agentOnly(s.createTeam))
 	mux.HandleFunc("GET /api/v1/audit", s.agentOnly(s.auditLog))
+
+	// Customers: a visitor session from the widget or an app, then conversations.
+	mux.HandleFunc("POST /api/v1/visitor/session", s.visitorSession)
+	mux.HandleFunc("OPTIONS /api/v1/", s.preflight)
+
+	// Conversations and messages: customers (visitor token) and agents alike; authorization per conversation.
+	mux.HandleFunc("POST /api/v1/conversations", s.anyPrincipal(s.startConversation))
+	mux.HandleFunc("GET /api/v1/conversations", s.anyPrincipal(s.listConversations))
+	mux.HandleFunc("GET /api/v1/conversations/{id}", s.anyPrincipal(s.getConversation))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", s.anyPrincipal(s.history))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.anyPrincipal(s.postMessage))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/read", s.anyPrincipal(s.markRead))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/typing", s.anyPrincipal(s.typing))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.anyPrincipal(s.closeConversation))
+
+	// Real-time transports with one semantics.
+	mux.HandleFunc("GET /api/v1/ws", s.serveWS)
+	mux.HandleFunc("GET /api/v1/poll", s.anyPrincipal(s.poll))
 
 	// Anything else under /api/ answers in the API's error shape, not with an HTML page.
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,17 @@ type Metrics struct {
 	HTTPDuration *prometheus.HistogramVec // parley_http_request_duration_seconds{route}
 	Panics       prometheus.Counter       // parley_panics_recovered_total
 	Logins       *prometheus.CounterVec   // parley_logins_total{outcome}
+
+	MessagesReceived  *prometheus.CounterVec   // parley_messages_received_total{channel,type}
+	MessagesDelivered *prometheus.CounterVec   // parley_messages_delivered_total{transport}
+	FramesSent        prometheus.Counter       // parley_ws_frames_sent_total
+	Connections       *prometheus.GaugeVec     // parley_connections{transport}
+	CommitBatch       prometheus.Histogram     // parley_commit_batch_size
+	CommitDuration    prometheus.Histogram     // parley_commit_duration_seconds
+	CommitErrors      prometheus.Counter       // parley_commit_errors_total
+	AckLatency        *prometheus.HistogramVec // parley_ack_latency_seconds{channel}
+	Resumes           *prometheus.CounterVec   // parley_resumes_total{outcome}
+	SlowConsumers     prometheus.Counter       // parley_slow_consumer_disconnects_total
 }
 
 // New registers the Go and process collectors and Parley's own metrics on a new registry.
@@ -44,7 +55,51 @@ func New() *Metrics {
 			Help: "Agent login attempts by outcome: ok, failed, throttled.",
 		}, []string{"outcome"}),
 	}
-	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Panics, m.Logins)
+	m.MessagesReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_messages_received_total",
+		Help: "Messages stored (duplicates of retried sends excluded), by channel and message type.",
+	}, []string{"channel", "type"})
+	m.MessagesDelivered = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_messages_delivered_total",
+		Help: "Message frames handed to clients, by transport (websocket, longpoll); replays included.",
+	}, []string{"transport"})
+	m.FramesSent = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_ws_frames_sent_total",
+		Help: "WebSocket data frames written.",
+	})
+	m.Connections = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "parley_connections",
+		Help: "Open real-time connections by transport: websocket connections, and long-poll requests being held.",
+	}, []string{"transport"})
+	m.CommitBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_commit_batch_size",
+		Help:    "Messages per group-commit transaction.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256},
+	})
+	m.CommitDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_commit_duration_seconds",
+		Help:    "Time of one group-commit transaction, from begin to durable commit.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
+	m.CommitErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_commit_errors_total",
+		Help: "Group-commit transactions that failed (their senders got a retryable error).",
+	})
+	m.AckLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "parley_ack_latency_seconds",
+		Help:    "Time from receiving a message to its durable acknowledgement, by channel.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"channel"})
+	m.Resumes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_resumes_total",
+		Help: "Subscriptions resumed, by outcome: recovered (all missed messages replayed), more (client must page), reset (epoch changed).",
+	}, []string{"outcome"})
+	m.SlowConsumers = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "parley_slow_consumer_disconnects_total",
+		Help: "Connections closed because the client did not read its frames fast enough (it resumes without loss).",
+	})
+	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Panics, m.Logins, m.MessagesReceived, m.MessagesDelivered,
+		m.FramesSent, m.Connections, m.CommitBatch, m.CommitDuration, m.CommitErrors, m.AckLatency, m.Resumes, m.SlowConsumers)
 	return m
 }
 

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"net"
@@ -19,6 +21,12 @@ type dialect interface {
 	forUpdate() string
 	// insertIgnore returns an INSERT that silently skips rows whose key exists.
 	insertIgnore(table, cols, values string) string
+	// openPredicate selects open conversations in a way the one-open-conversation unique index serves.
+	openPredicate() string
+	// bumpStream increments a stream's head inside tx, creating the stream at 1, and returns the new head.
+	bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error)
+	// raiseCursor moves a read cursor forward to seq (never back).
+	raiseCursor() string
 	isDuplicate(err error) bool
 	isRetryable(err error) bool
 	isUnavailable(err error) bool
@@ -30,6 +38,21 @@ func (sqliteDialect) name() string      { return "sqlite" }
 func (sqliteDialect) forUpdate() string { return "" }
 func (sqliteDialect) insertIgnore(t, c, v string) string {
 	return "INSERT OR IGNORE INTO " + t + " (" + c + ") VALUES (" + v + ")"
+}
+
+// The partial unique index conversations_one_open is declared WHERE status <> 'closed'; SQLite uses it only
+// for a query with that very predicate.
+func (sqliteDialect) openPredicate() string { return "status <> 'closed'" }
+
+func (sqliteDialect) bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error) {
+	var seq uint64
+	err := tx.QueryRowContext(ctx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq", stream).Scan(&seq)
+	return seq, err
+}
+
+func (sqliteDialect) raiseCursor() string {
+	return "INSERT INTO read_cursors (conversation_id, side, seq, updated_at) VALUES (?, ?, ?, ?) " +
+		"ON CONFLICT(conversation_id, side) DO UPDATE SET seq = max(seq, excluded.seq), updated_at = excluded.updated_at"
 }
 
 func sqliteCode(err error) int {
@@ -66,6 +89,28 @@ func (mysqlDialect) name() string      { return "mysql" }
 func (mysqlDialect) forUpdate() string { return " FOR UPDATE" }
 func (mysqlDialect) insertIgnore(t, c, v string) string {
 	return "INSERT IGNORE INTO " + t + " (" + c + ") VALUES (" + v + ")"
+}
+
+// open_flag is 1 exactly when status <> 'closed', and is the last column of the unique key.
+func (mysqlDialect) openPredicate() string { return "open_flag = 1" }
+
+// bumpStream uses LAST_INSERT_ID(expr) to read the incremented value back in the same statement. A new
+// stream is inserted at 1 (one affected row); an existing one is updated (two affected rows).
+func (mysqlDialect) bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error) {
+	res, err := tx.ExecContext(ctx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)", stream)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return 1, nil
+	}
+	id, err := res.LastInsertId()
+	return uint64(id), err
+}
+
+func (mysqlDialect) raiseCursor() string {
+	return "INSERT INTO read_cursors (conversation_id, side, seq, updated_at) VALUES (?, ?, ?, ?) " +
+		"ON DUPLICATE KEY UPDATE seq = GREATEST(seq, VALUES(seq)), updated_at = VALUES(updated_at)"
 }
 
 func mysqlNumber(err error) uint16 {

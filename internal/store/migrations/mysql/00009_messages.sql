@@ -8,6 +8,7 @@ CREATE TABLE messages (
   id CHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   sender_type VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   sender_id VARCHAR(36) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
+  sender_name VARCHAR(100) NOT NULL,
   type VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   body TEXT NOT NULL,
   body_hash VARBINARY(32) NOT NULL,

@@ -8,6 +8,7 @@ CREATE TABLE messages (
   id TEXT NOT NULL UNIQUE,
   sender_type TEXT NOT NULL,
   sender_id TEXT NOT NULL,
+  sender_name TEXT NOT NULL,
   type TEXT NOT NULL,
   body TEXT NOT NULL,
   body_hash BLOB NOT NULL,

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,16 +13,16 @@ import (
 	"github.com/parley-chat/parley/internal/store"
 )
 
-// firstRun is what bootstrap created, to be shown once.
-type firstRun struct {
+// FirstRun is what Bootstrap created, to be shown once.
+type FirstRun struct {
 	Email     string
 	Password  string // empty when taken from the environment (not echoed)
 	WidgetKey string
 }
 
-// bootstrap prepares an empty database: a team, a site for the widget and the first admin. It does nothing
+// Bootstrap prepares an empty database: a team, a site for the widget and the first admin. It does nothing
 // when any agent exists. The admin's password comes from the configuration or is generated.
-func bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *config.Config) (*firstRun, error) {
+func Bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *config.Config) (*FirstRun, error) {
 	n, err := st.CountAgents(ctx)
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *confi
 	}
 	pw, shown := cfg.AdminPassword, ""
 	if pw == "" {
-		pw = generatePassword()
+		pw = GeneratePassword()
 		shown = pw
 	}
 	_, err = a.CreateAgent(ctx, nil, auth.NewAgent{Email: cfg.AdminEmail, Name: "Admin", Password: pw,
@@ -53,16 +53,17 @@ func bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *confi
 	if err != nil {
 		return nil, fmt.Errorf("create the first admin (-admin-email %q): %w", cfg.AdminEmail, err)
 	}
-	return &firstRun{Email: strings.ToLower(cfg.AdminEmail), Password: shown, WidgetKey: site.WidgetKey}, nil
+	return &FirstRun{Email: strings.ToLower(cfg.AdminEmail), Password: shown, WidgetKey: site.WidgetKey}, nil
 }
 
 // NewWidgetKey returns a public site key: short enough to paste, random enough not to be guessed.
 func NewWidgetKey() string { return "site_" + strings.ToLower(rand.Text()[:16]) }
 
-// generatePassword returns 20 characters from crypto/rand (about 100 bits).
-func generatePassword() string { return rand.Text()[:20] }
+// GeneratePassword returns 20 characters from crypto/rand (about 100 bits).
+func GeneratePassword() string { return rand.Text()[:20] }
 
-func printFirstRun(w io.Writer, cfg *config.Config, f *firstRun) {
+// Print shows what the first run created: the admin's credentials (once) and the widget snippet.
+func (f *FirstRun) Print(w io.Writer, cfg *config.Config) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "  First run: an admin account was created.")
 	fmt.Fprintf(w, "    e-mail:   %s\n", f.Email)

@@ -1,0 +1,51 @@
+package messaging
+
+import (
+	"encoding/json"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/hub"
+	"github.com/parley-chat/parley/protocol"
+)
+
+// WireMessage converts a stored message to its wire form for an audience. Customers see internal notes and
+// erased messages as hidden entries: the seq only, so their sequence stays dense.
+func WireMessage(m *chat.Message, forCustomer bool) *protocol.Message {
+	if m.Deleted || (forCustomer && !m.VisibleToCustomer()) {
+		return &protocol.Message{ConversationID: m.ConversationID, Seq: m.Seq, ID: m.ID, Hidden: true}
+	}
+	return &protocol.Message{ConversationID: m.ConversationID, Seq: m.Seq, ID: m.ID, SenderType: string(m.SenderType),
+		SenderID: m.SenderID, SenderName: m.SenderName, Type: string(m.Type), Body: m.Body, ClientMsgID: m.ClientMsgID,
+		Meta: m.Meta, TS: m.CreatedAt}
+}
+
+// MessageDelivery serializes a message once per audience for the hub.
+func MessageDelivery(m *chat.Message, epoch string) *hub.Delivery {
+	agent := mustJSON(protocol.ServerFrame{Type: protocol.TypeMessage, Epoch: epoch, Message: WireMessage(m, false)})
+	customer := agent
+	if !m.VisibleToCustomer() || m.Deleted {
+		customer = mustJSON(protocol.ServerFrame{Type: protocol.TypeMessage, Epoch: epoch, Message: WireMessage(m, true)})
+	}
+	return &hub.Delivery{Topic: m.ConversationID, Seq: m.Seq, Kind: protocol.TypeMessage, Agent: agent, Customer: customer}
+}
+
+// WireEvent converts a stream event to its wire form.
+func WireEvent(ev chat.Event) *protocol.Event {
+	return &protocol.Event{Stream: ev.Stream, Seq: ev.Seq, Kind: ev.Kind, ConversationID: ev.ConversationID,
+		Payload: ev.Payload, TS: ev.CreatedAt}
+}
+
+// EventDelivery serializes a stream event for the hub; events go to agents only.
+func EventDelivery(ev chat.Event, epoch string) *hub.Delivery {
+	return &hub.Delivery{Topic: ev.Stream, Seq: ev.Seq, Kind: protocol.TypeEvent,
+		Agent: mustJSON(protocol.ServerFrame{Type: protocol.TypeEvent, Epoch: epoch, Event: WireEvent(ev)})}
+}
+
+// mustJSON marshals a frame; frames are plain structs that always marshal.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("messaging: marshal frame: " + err.Error())
+	}
+	return b
+}

@@ -1,0 +1,427 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"hash/fnv"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// SendRequest is one message to store.
+type SendRequest struct {
+	ConversationID string
+	SenderType     chat.SenderType
+	SenderID       string
+	SenderName     string
+	Type           chat.MessageType
+	Body           string
+	ClientMsgID    string // empty: not idempotent (system and bot messages)
+	Meta           json.RawMessage
+	// Check runs inside the transaction with the conversation locked and may refuse the send, e.g. because the
+	// conversation is closed. It must not block.
+	Check func(*chat.Conversation) error
+
+	hash []byte
+	done chan SendResult
+}
+
+// SendResult is the outcome of a SendRequest. Message is the stored message: for a duplicate, the original one,
+// exactly as first acknowledged. Conversation is the conversation after the commit.
+type SendResult struct {
+	Message      *chat.Message
+	Duplicate    bool
+	Conversation *chat.Conversation
+	Err          error
+}
+
+// CommitterOptions tune the group committer.
+type CommitterOptions struct {
+	// Shards is the number of concurrent committing transactions. Conversations are spread over shards by a
+	// hash of their id, so one conversation's messages always commit in arrival order. SQLite has one writer,
+	// so more than one shard only adds contention there.
+	Shards int
+	// MaxBatch bounds how many messages one transaction takes.
+	MaxBatch int
+	// QueueLen bounds each shard's queue; a full queue makes senders wait (their context bounds the wait).
+	QueueLen int
+	// Published is called after each commit, before the senders are answered, with the newly stored messages:
+	// publication happens strictly after the commit and never for a duplicate.
+	Published func(results []SendResult)
+	// Observe reports each commit's size and duration (metrics).
+	Observe func(batch int, took time.Duration, err error)
+	// CommitTimeout bounds one transaction (default 10 s): a stuck database fails sends instead of hanging.
+	CommitTimeout time.Duration
+}
+
+// Committer writes messages in shared transactions (group commit). Each transaction takes what queued while the
+// previous one was flushing, up to MaxBatch, so throughput grows with load while a lone message is committed at
+// once, never held back waiting for company.
+type Committer struct {
+	s      *Store
+	o      CommitterOptions
+	shards []chan *SendRequest
+
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// NewCommitter starts a group committer on s. Close stops it.
+func (s *Store) NewCommitter(o CommitterOptions) *Committer {
+	if o.Shards <= 0 {
+		o.Shards = 1
+		if s.d.name() == "mysql" {
+			o.Shards = 4
+		}
+	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = 256
+	}
+	if o.QueueLen <= 0 {
+		o.QueueLen = 4096
+	}
+	if o.CommitTimeout <= 0 {
+		o.CommitTimeout = 10 * time.Second
+	}
+	if o.Published == nil {
+		o.Published = func([]SendResult) {}
+	}
+	if o.Observe == nil {
+		o.Observe = func(int, time.Duration, error) {}
+	}
+	c := &Committer{s: s, o: o}
+	for i := 0; i < o.Shards; i++ {
+		q := make(chan *SendRequest, o.QueueLen)
+		c.shards = append(c.shards, q)
+		c.wg.Add(1)
+		go c.loop(q)
+	}
+	return c
+}
+
+// Send stores one message and returns when its commit is durable (or failed). If ctx ends first the outcome is
+// unknown: the message may or may not be stored, and the sender must retry with the same client message id.
+func (c *Committer) Send(ctx context.Context, r *SendRequest) SendResult {
+	wait, err := c.Enqueue(ctx, r)
+	if err != nil {
+		return SendResult{Err: err}
+	}
+	return wait(ctx)
+}
+
+// Enqueue queues r for commit and returns a function that waits for the outcome. Requests enqueued one after
+// another for one conversation are numbered in that order.
+func (c *Committer) Enqueue(ctx context.Context, r *SendRequest) (wait func(context.Context) SendResult, err error) {
+	r.hash = chat.BodyHash(r.Type, r.Body)
+	r.done = make(chan SendResult, 1)
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return nil, chat.Errorf(chat.CodeShuttingDown, "the server is shutting down; retry on another connection")
+	}
+	q := c.shards[shardOf(r.ConversationID, len(c.shards))]
+	select {
+	case q <- r:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return nil, chat.Wrap(chat.CodeUnavailable, ctx.Err(), "the server is overloaded; retry")
+	}
+	c.mu.RUnlock()
+	return func(ctx context.Context) SendResult {
+		select {
+		case res := <-r.done:
+			return res
+		case <-ctx.Done():
+			return SendResult{Err: chat.Wrap(chat.CodeUnavailable, ctx.Err(), "no acknowledgement in time; retry with the same client_msg_id")}
+		}
+	}, nil
+}
+
+// Close stops taking messages, commits what is queued, and waits for the shards to finish.
+func (c *Committer) Close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	for _, q := range c.shards {
+		close(q)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+}
+
+func shardOf(id string, n int) int {
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}
+
+func (c *Committer) loop(q chan *SendRequest) {
+	defer c.wg.Done()
+	batch := make([]*SendRequest, 0, c.o.MaxBatch)
+	for {
+		first, ok := <-q
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < c.o.MaxBatch {
+			select {
+			case r, ok := <-q:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		c.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit runs one batch in one transaction and answers every request in it.
+func (c *Committer) commit(batch []*SendRequest) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), c.o.CommitTimeout)
+	defer cancel()
+	var results []SendResult
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			results, err = c.apply(ctx, tx, batch)
+			return err
+		})
+		// A deadlock (MySQL) or busy database (SQLite) rolled the transaction back: run the whole batch again.
+		// A duplicate key means another node stored one of these messages between our read and our insert;
+		// the next attempt finds it and answers it as a duplicate.
+		if err == nil || ctx.Err() != nil || !(c.s.d.isRetryable(err) || c.s.d.isDuplicate(err)) {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
+	}
+	c.o.Observe(len(batch), time.Since(start), err)
+	if err != nil {
+		werr := c.s.wrap("commit messages", err)
+		for _, r := range batch {
+			r.done <- SendResult{Err: werr}
+		}
+		return
+	}
+	fresh := make([]SendResult, 0, len(results))
+	for _, res := range results {
+		if res.Err == nil && !res.Duplicate {
+			fresh = append(fresh, res)
+		}
+	}
+	if len(fresh) > 0 {
+		c.o.Published(fresh)
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+type msgKey struct {
+	conv, clientID, senderType, senderID string
+}
+
+// apply does the work of one batch inside tx: lock the conversations, find retries of stored messages, number
+// the new ones densely per conversation, insert them and advance each conversation's head.
+func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest) ([]SendResult, error) {
+	s := c.s
+	// Lock every conversation of the batch, in id order so that concurrent transactions cannot deadlock.
+	ids := make([]string, 0, len(batch))
+	for _, r := range batch {
+		ids = append(ids, r.ConversationID)
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	convs := make(map[string]*chat.Conversation, len(ids))
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id IN ("+placeholders(len(ids))+") ORDER BY id"+s.d.forUpdate(), args...)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		conv, err := scanConversation(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		convs[conv.ID] = conv
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+
+	// Look up the client message ids of the batch: a hit is a retry of a stored message.
+	stored := map[msgKey]*storedMsg{}
+	if err := c.lookupKeys(ctx, tx, batch, stored); err != nil {
+		return nil, err
+	}
+
+	results := make([]SendResult, len(batch))
+	var inserts []*chat.Message
+	var hashes [][]byte
+	touched := map[string]bool{}
+	now := s.now()
+	for i, r := range batch {
+		conv := convs[r.ConversationID]
+		if conv == nil {
+			results[i].Err = chat.ErrNotFound("conversation")
+			continue
+		}
+		key := msgKey{r.ConversationID, r.ClientMsgID, string(r.SenderType), r.SenderID}
+		if r.ClientMsgID != "" {
+			if prev := stored[key]; prev != nil {
+				if !bytes.Equal(prev.hash, r.hash) {
+					results[i].Err = &chat.Error{Code: chat.CodeKeyReused, Field: "client_msg_id",
+						Message: "this client_msg_id was already used for a different message; nothing was stored"}
+					continue
+				}
+				results[i] = SendResult{Message: prev.msg, Duplicate: true, Conversation: conv}
+				continue
+			}
+		}
+		if r.Check != nil {
+			if err := r.Check(conv); err != nil {
+				results[i].Err = err
+				continue
+			}
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return nil, err
+		}
+		conv.LastSeq++
+		conv.LastMessageAt, conv.UpdatedAt = now, now
+		m := &chat.Message{ConversationID: conv.ID, Seq: conv.LastSeq, ID: id.String(), SenderType: r.SenderType,
+			SenderID: r.SenderID, SenderName: r.SenderName, Type: r.Type, Body: r.Body, ClientMsgID: r.ClientMsgID,
+			Meta: r.Meta, CreatedAt: now}
+		inserts = append(inserts, m)
+		hashes = append(hashes, r.hash)
+		touched[conv.ID] = true
+		if r.ClientMsgID != "" {
+			stored[key] = &storedMsg{msg: m, hash: r.hash}
+		}
+		results[i] = SendResult{Message: m}
+	}
+	if err := insertMessages(ctx, tx, inserts, hashes); err != nil {
+		return nil, err
+	}
+	for id := range touched {
+		conv := convs[id]
+		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
+			conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), id); err != nil {
+			return nil, err
+		}
+	}
+	for i := range results {
+		if results[i].Err == nil {
+			snap := *convs[batch[i].ConversationID]
+			results[i].Conversation = &snap
+		}
+	}
+	return results, nil
+}
+
+type storedMsg struct {
+	msg  *chat.Message
+	hash []byte
+}
+
+// lookupKeys finds stored messages with the batch's client message ids, one query for the whole batch, each
+// conversation's ids as a range of the messages_client unique index.
+func (c *Committer) lookupKeys(ctx context.Context, tx *sql.Tx, batch []*SendRequest, into map[msgKey]*storedMsg) error {
+	byConv := map[string][]string{}
+	var order []string
+	for _, r := range batch {
+		if r.ClientMsgID == "" {
+			continue
+		}
+		if _, ok := byConv[r.ConversationID]; !ok {
+			order = append(order, r.ConversationID)
+		}
+		byConv[r.ConversationID] = append(byConv[r.ConversationID], r.ClientMsgID)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	var where []string
+	var args []any
+	for _, conv := range order {
+		keys := slices.Compact(slices.Sorted(slices.Values(byConv[conv])))
+		where = append(where, "(conversation_id = ? AND client_msg_id IN ("+placeholders(len(keys))+"))")
+		args = append(args, conv)
+		for _, k := range keys {
+			args = append(args, k)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, hash, err := scanMessage(rows)
+		if err != nil {
+			return err
+		}
+		into[msgKey{m.ConversationID, m.ClientMsgID, string(m.SenderType), m.SenderID}] = &storedMsg{msg: m, hash: hash}
+	}
+	return rows.Err()
+}
+
+// insertMessages writes messages with multi-row INSERTs, 100 rows per statement.
+func insertMessages(ctx context.Context, tx *sql.Tx, msgs []*chat.Message, hashes [][]byte) error {
+	const per = 100
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
+	for start := 0; start < len(msgs); start += per {
+		end := min(start+per, len(msgs))
+		var b strings.Builder
+		b.WriteString("INSERT INTO messages (" + msgCols + ") VALUES ")
+		args := make([]any, 0, (end-start)*12)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+			m := msgs[i]
+			var clientID, meta any
+			if m.ClientMsgID != "" {
+				clientID = m.ClientMsgID
+			}
+			if len(m.Meta) > 0 {
+				meta = string(m.Meta)
+			}
+			args = append(args, m.ConversationID, m.Seq, m.ID, string(m.SenderType), m.SenderID, m.SenderName,
+				string(m.Type), m.Body, hashes[i], clientID, meta, ms(m.CreatedAt))
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,332 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+const convCols = "id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq, created_at, updated_at, last_message_at, closed_at"
+
+func scanConversation(r rowScanner) (*chat.Conversation, error) {
+	var c chat.Conversation
+	var team, agent sql.NullString
+	var status, channel string
+	var created, updated, lastMsg int64
+	var closed sql.NullInt64
+	if err := r.Scan(&c.ID, &c.SiteID, &c.CustomerID, &team, &agent, &status, &channel, &c.Priority, &c.LastSeq,
+		&created, &updated, &lastMsg, &closed); err != nil {
+		return nil, err
+	}
+	c.TeamID, c.AgentID = team.String, agent.String
+	c.Status, c.Channel = chat.Status(status), chat.Channel(channel)
+	c.CreatedAt, c.UpdatedAt, c.LastMessageAt, c.ClosedAt = fromMS(created), fromMS(updated), fromMS(lastMsg), nullMS(closed)
+	return &c, nil
+}
+
+// StartInput describes a conversation to start.
+type StartInput struct {
+	SiteID     string
+	CustomerID string
+	TeamID     string
+	Channel    chat.Channel
+	Priority   int
+}
+
+// StartConversation returns the customer's open conversation on the site, or creates one, queued for TeamID.
+// At most one open conversation per customer and site exists even when many requests race on several
+// nodes: the database's unique key decides, and the losers read the winner's conversation.
+func (s *Store) StartConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, events []chat.Event, err error) {
+	for attempt := 0; attempt < 5; attempt++ {
+		conv, created, events, err = s.startConversation(ctx, in)
+		if err == nil || !s.d.isDuplicate(err) {
+			break
+		}
+	}
+	return conv, created, events, s.wrap("start conversation", err)
+}
+
+func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, events []chat.Event, err error) {
+	err = s.tryTxRetry(ctx, func(tx *sql.Tx) error {
+		created, events = false, nil
+		c, err := scanConversation(tx.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
+			s.d.openPredicate()+s.d.forUpdate(), in.SiteID, in.CustomerID))
+		if err == nil {
+			conv = c
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		id, err := uuid.NewV7()
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		conv = &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
+			Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now, LastMessageAt: now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
+			priority, last_seq, created_at, updated_at, last_message_at, closed_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL)`,
+			conv.ID, conv.SiteID, conv.CustomerID, nullString(conv.TeamID), string(conv.Status), string(conv.Channel),
+			conv.Priority, ms(now), ms(now), ms(now)); err != nil {
+			return err
+		}
+		if conv.TeamID != "" {
+			ev, err := s.appendEvent(ctx, tx, chat.TeamStream(conv.TeamID), chat.EventCreated, conv)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
+		}
+		created = true
+		return nil
+	})
+	return conv, created, events, err
+}
+
+// tryTxRetry is tryTx with the transient-conflict retries of tx, returning the raw error so callers can
+// inspect it (duplicates) before wrapping.
+func (s *Store) tryTxRetry(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		err = s.tryTx(ctx, fn)
+		if err == nil || !s.d.isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+// Conversation returns the conversation with id.
+func (s *Store) Conversation(ctx context.Context, id string) (*chat.Conversation, error) {
+	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.ErrNotFound("conversation")
+	}
+	return c, s.wrap("read conversation", err)
+}
+
+// OpenConversation returns the customer's open conversation on the site, or NotFound.
+func (s *Store) OpenConversation(ctx context.Context, siteID, customerID string) (*chat.Conversation, error) {
+	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
+		s.d.openPredicate(), siteID, customerID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.ErrNotFound("conversation")
+	}
+	return c, s.wrap("read conversation", err)
+}
+
+// CustomerConversations lists a customer's conversations newest first, starting before the keyset cursor
+// (createdBefore, idBefore) when given.
+func (s *Store) CustomerConversations(ctx context.Context, customerID string, limit int) ([]*chat.Conversation, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", customerID, limit)
+	if err != nil {
+		return nil, s.wrap("list conversations", err)
+	}
+	return s.scanConversations(rows)
+}
+
+func (s *Store) scanConversations(rows *sql.Rows) ([]*chat.Conversation, error) {
+	defer rows.Close()
+	out := []*chat.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, s.wrap("list conversations", err)
+		}
+		out = append(out, c)
+	}
+	return out, s.wrap("list conversations", rows.Err())
+}
+
+// Closer says who closes a conversation.
+type Closer struct {
+	Type chat.SenderType // customer, agent or system (auto-close)
+	ID   string
+	Name string
+}
+
+// CloseConversation closes an open conversation, recording a system message and events for the team and the
+// assigned agent in the same transaction. Closing a closed conversation changes nothing and returns no message.
+func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (conv *chat.Conversation, msg *chat.Message, events []chat.Event, err error) {
+	err = s.tx(ctx, "close conversation", func(tx *sql.Tx) error {
+		msg, events = nil, nil
+		c, err := s.lockConversation(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		conv = c
+		if c.Status == chat.StatusClosed {
+			return nil
+		}
+		now := s.now()
+		c.Status, c.ClosedAt, c.UpdatedAt = chat.StatusClosed, now, now
+		meta := map[string]string{"event": "closed", "by": string(by.Type), "name": by.Name}
+		body := "Conversation closed"
+		if by.Name != "" {
+			body += " by " + by.Name
+		}
+		msg, err = s.insertSystemMessage(ctx, tx, c, body, meta)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?",
+			string(c.Status), ms(now), ms(now), c.ID); err != nil {
+			return err
+		}
+		for _, stream := range streamsOf(c) {
+			ev, err := s.appendEvent(ctx, tx, stream, chat.EventClosed, c)
+			if err != nil {
+				return err
+			}
+			events = append(events, ev)
+		}
+		return nil
+	})
+	return conv, msg, events, err
+}
+
+// streamsOf returns the event streams that hear about c: its team's and its agent's.
+func streamsOf(c *chat.Conversation) []string {
+	var out []string
+	if c.TeamID != "" {
+		out = append(out, chat.TeamStream(c.TeamID))
+	}
+	if c.AgentID != "" {
+		out = append(out, chat.AgentStream(c.AgentID))
+	}
+	return out
+}
+
+// lockConversation reads a conversation inside tx, locking its row on MySQL (SQLite's immediate transaction
+// already holds the database's write lock).
+func (s *Store) lockConversation(ctx context.Context, tx *sql.Tx, id string) (*chat.Conversation, error) {
+	c, err := scanConversation(tx.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id = ?"+s.d.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chat.ErrNotFound("conversation")
+	}
+	return c, err
+}
+
+// insertSystemMessage appends a system message to a conversation whose row tx has locked, advancing its
+// last_seq. meta carries the machine-readable event the UIs render in the viewer's language.
+func (s *Store) insertSystemMessage(ctx context.Context, tx *sql.Tx, c *chat.Conversation, body string, meta map[string]string) (*chat.Message, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	metaJSON, _ := json.Marshal(meta)
+	now := s.now()
+	m := &chat.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, ID: id.String(), SenderType: chat.SenderSystem,
+		Type: chat.TypeSystem, Body: body, Meta: metaJSON, CreatedAt: now}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO messages ("+msgCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
+		m.ConversationID, m.Seq, m.ID, string(m.SenderType), "", "", string(m.Type), m.Body,
+		chat.BodyHash(m.Type, m.Body), string(metaJSON), ms(now)); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
+		m.Seq, ms(now), ms(now), c.ID); err != nil {
+		return nil, err
+	}
+	c.LastSeq, c.LastMessageAt, c.UpdatedAt = m.Seq, now, now
+	return m, nil
+}
+
+// appendEvent appends an event with payload to a stream inside tx and returns it with its sequence number.
+func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, stream, kind string, payload any) (chat.Event, error) {
+	seq, err := s.d.bumpStream(ctx, tx, stream)
+	if err != nil {
+		return chat.Event{}, fmt.Errorf("bump stream %s: %w", stream, err)
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return chat.Event{}, err
+	}
+	convID := ""
+	if c, ok := payload.(*chat.Conversation); ok {
+		convID = c.ID
+	}
+	ev := chat.Event{Stream: stream, Seq: seq, Kind: kind, ConversationID: convID, Payload: b, CreatedAt: s.now()}
+	_, err = tx.ExecContext(ctx, "INSERT INTO events (stream, seq, kind, conversation_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+		ev.Stream, ev.Seq, ev.Kind, ev.ConversationID, string(ev.Payload), ms(ev.CreatedAt))
+	return ev, err
+}
+
+// Events returns up to limit events of stream with seq > after, in order.
+func (s *Store) Events(ctx context.Context, stream string, after uint64, limit int) ([]chat.Event, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+		stream, after, limit)
+	if err != nil {
+		return nil, s.wrap("read events", err)
+	}
+	defer rows.Close()
+	out := []chat.Event{}
+	for rows.Next() {
+		var ev chat.Event
+		var payload string
+		var created int64
+		if err := rows.Scan(&ev.Stream, &ev.Seq, &ev.Kind, &ev.ConversationID, &payload, &created); err != nil {
+			return nil, s.wrap("read events", err)
+		}
+		ev.Payload, ev.CreatedAt = json.RawMessage(payload), fromMS(created)
+		out = append(out, ev)
+	}
+	return out, s.wrap("read events", rows.Err())
+}
+
+// Heads returns the head sequence number of each named conversation ("conv" kind) or stream: what a client
+// compares with its own position to discover a gap. Unknown ids are absent from the result.
+func (s *Store) Heads(ctx context.Context, convIDs, streamIDs []string) (map[string]uint64, error) {
+	out := make(map[string]uint64, len(convIDs)+len(streamIDs))
+	query := func(table string, ids []string) error {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			chunk := ids[:n]
+			ids = ids[n:]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
+			}
+			rows, err := s.r.QueryContext(ctx, "SELECT id, last_seq FROM "+table+" WHERE id IN ("+placeholders(len(chunk))+")", args...)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				var seq uint64
+				if err := rows.Scan(&id, &seq); err != nil {
+					rows.Close()
+					return err
+				}
+				out[id] = seq
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := query("conversations", convIDs); err != nil {
+		return nil, s.wrap("read heads", err)
+	}
+	if err := query("streams", streamIDs); err != nil {
+		return nil, s.wrap("read heads", err)
+	}
+	return out, nil
+}
+
+// placeholders returns "?, ?, ..." with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
