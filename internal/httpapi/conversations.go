@@ -206,8 +206,8 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, conversationResponse{Conversation: conv, Epoch: s.msg.Epoch(), CustomerRead: cr, AgentRead: ar})
 }
 
-// history pages a conversation: ?after=SEQ (older to newer), ?before=SEQ (the page before), or neither (the
-// latest page). limit is 1..200 (default 50).
+// history pages a conversation: ?after=SEQ (the messages after SEQ; after=0 is the very beginning),
+// ?before=SEQ (the page before SEQ), or neither (the latest page). limit is 1..200 (default 50).
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, err1 := seqParam(q.Get("after"), "after")
@@ -231,7 +231,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, chat.Invalid("after", "give after or before, not both"))
 		return
 	}
-	msgs, conv, err := s.msg.History(r.Context(), principalOf(r.Context()), r.PathValue("id"), after, before, limit)
+	msgs, conv, err := s.msg.History(r.Context(), principalOf(r.Context()), r.PathValue("id"), q.Has("after"), after, before, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -301,8 +301,9 @@ func (s *Service) Ack(ref string, res store.SendResult) protocol.ServerFrame {
 		Seq: m.Seq, ID: m.ID, TS: m.CreatedAt, Epoch: s.st.Epoch(), Duplicate: res.Duplicate}
 }
 
-// History returns a page of a conversation p may access, in the wire form for p's audience.
-func (s *Service) History(ctx context.Context, p *auth.Principal, convID string, after, before uint64, limit int) ([]*protocol.Message, *chat.Conversation, error) {
+// History returns a page of a conversation p may access, in the wire form for p's audience: the messages
+// after the cursor when forward is set, else those before the cursor (the latest when before is 0).
+func (s *Service) History(ctx context.Context, p *auth.Principal, convID string, forward bool, after, before uint64, limit int) ([]*protocol.Message, *chat.Conversation, error) {
 	conv, err := s.Conversation(ctx, p, convID)
 	if err != nil {
 		return nil, nil, err
@@ -312,7 +313,7 @@ func (s *Service) History(ctx context.Context, p *auth.Principal, convID string,
 	}
 	limit = min(limit, chat.MaxHistoryPage)
 	var msgs []*chat.Message
-	if after > 0 {
+	if forward {
 		msgs, err = s.st.After(ctx, conv.ID, after, limit)
 	} else {
 		msgs, err = s.st.Before(ctx, conv.ID, before, limit)

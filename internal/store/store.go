@@ -30,6 +30,10 @@ import (
 //go:embed migrations
 var migrationsFS embed.FS
 
+// sqliteBusyTimeout is how long a SQLite statement waits for a lock another connection holds (a checkpoint,
+// a backup) before it fails with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
 // applicationID marks a SQLite file as Parley's ("PRLY"), so a foreign database is refused, not migrated.
 const applicationID = 0x50524C59
 
@@ -81,7 +85,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Progress == nil {
 		o.Progress = func(string, ...any) {}
 	}
-	s := &Store{log: o.Logger, now: o.Now}
+	// Timestamps are stored as UTC milliseconds; the clock is truncated to them so that what a caller is told
+	// (an acknowledgement's ts) is exactly what a later read returns.
+	clock := o.Now
+	s := &Store{log: o.Logger, now: func() time.Time { return clock().UTC().Truncate(time.Millisecond) }}
 	var err error
 	if o.MySQLDSN != "" {
 		err = s.openMySQL(ctx, o)
@@ -132,7 +139,7 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	}
 	// WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so an
 	// acknowledged message survives power loss. busy_timeout covers the moments a checkpoint holds the lock.
-	common := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
+	common := fmt.Sprintf("_pragma=busy_timeout(%d)&", sqliteBusyTimeout.Milliseconds()) + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
 	// One writer connection with BEGIN IMMEDIATE: SQLite admits one writer at a time anyway, and immediate
 	// transactions take the write lock up front, so read-then-write never fails with "database is locked".
 	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate")
@@ -392,7 +399,7 @@ func (s *Store) Epoch() string { return s.epoch }
 // Info describes the database for health output.
 func (s *Store) Info() Info { return s.info }
 
-// Ping checks that the database answers.
+// Ping checks that the database answers, and on SQLite that a write could start now.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
 		return s.wrap("ping", err)
@@ -401,7 +408,33 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return s.wrap("ping", err)
 	}
+	if s.d.name() == "sqlite" {
+		return s.pingSQLiteWriter(ctx)
+	}
 	return nil
+}
+
+// pingSQLiteWriter takes the write lock for an instant. In WAL mode readers never notice another process
+// holding it (a backup tool, a sqlite3 shell in a transaction), yet every write would then wait out the busy
+// timeout and fail. The probe waits at most a second for the lock: SQLite's busy wait ignores ctx.
+func (s *Store) pingSQLiteWriter(ctx context.Context) error {
+	c, err := s.w.Conn(ctx)
+	if err != nil {
+		return s.wrap("ping", err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, "PRAGMA busy_timeout = 1000"); err != nil {
+		return s.wrap("ping", err)
+	}
+	defer c.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", sqliteBusyTimeout.Milliseconds()))
+	tx, err := c.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the writer pool's _txlock
+	if err != nil {
+		if s.d.isRetryable(err) {
+			return chat.Wrap(chat.CodeUnavailable, err, "another process holds the SQLite write lock")
+		}
+		return s.wrap("ping", err)
+	}
+	return s.wrap("ping", tx.Rollback())
 }
 
 // Close closes the database. Call it last, after everything that uses it has stopped.
@@ -449,9 +482,12 @@ func (s *Store) wrap(op string, err error) error {
 // conflict (MySQL deadlock, SQLite busy). fn must be safe to re-run.
 func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
 	var err error
+	start := time.Now()
 	for attempt := 0; attempt < 5; attempt++ {
 		err = s.tryTx(ctx, fn)
-		if err == nil || !s.d.isRetryable(err) || ctx.Err() != nil {
+		// Retry quick conflicts only. An attempt that took long has already waited out a lock (SQLite's busy
+		// timeout, InnoDB's lock wait timeout): four more would hold the caller for minutes.
+		if err == nil || !s.d.isRetryable(err) || ctx.Err() != nil || time.Since(start) > time.Second {
 			break
 		}
 		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
