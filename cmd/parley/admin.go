@@ -19,6 +19,7 @@ const adminUsage = `Usage:
   parley admin create-agent -email E [-name N] [-role admin|supervisor|agent] [-password P] [-capacity N]
   parley admin reset-password -email E [-password P]
   parley admin list-agents
+  parley admin new-epoch      (after restoring a backup: clients drop cached positions and reload)
 
 Passwords not given are generated and printed once. The database flags (-data-dir, -db, ...) are those of
 'parley serve -h'.
@@ -29,7 +30,7 @@ Passwords not given are generated and printed once. The database flags (-data-di
 func admin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		fmt.Fprint(stderr, adminUsage)
-		return &config.UsageError{Msg: "admin needs an action: create-agent, reset-password or list-agents"}
+		return &config.UsageError{Msg: "admin needs an action: create-agent, reset-password, list-agents or new-epoch"}
 	}
 	action, args := args[0], args[1:]
 	var email, name, role, password string
@@ -48,7 +49,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	switch action {
-	case "create-agent", "reset-password", "list-agents":
+	case "create-agent", "reset-password", "list-agents", "new-epoch":
 	default:
 		fmt.Fprint(stderr, adminUsage)
 		return &config.UsageError{Msg: fmt.Sprintf("unknown admin action %q", action)}
@@ -63,7 +64,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
-	svc := auth.New(st, auth.Options{})
+	svc := auth.New(st, auth.Options{BcryptCost: bcryptCost})
 	switch action {
 	case "create-agent":
 		if email == "" {
@@ -105,6 +106,13 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	case "list-agents":
 		return listAgents(ctx, st, stdout)
+	case "new-epoch":
+		old := st.Epoch()
+		epoch, err := st.RotateEpoch(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "epoch changed from %s to %s; connected clients will reload when they next resume\n", old, epoch)
 	}
 	return nil
 }

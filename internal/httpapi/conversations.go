@@ -12,19 +12,34 @@ import (
 	"github.com/parley-chat/parley/protocol"
 )
 
-// preflight answers CORS preflights for the API the widget calls from customers' pages. It grants nothing by
-// itself: the request that follows is refused unless its Origin is allowed for the customer's site. No
-// credentials (cookies) are ever allowed cross-origin; the widget authenticates with its visitor token.
+// preflight answers CORS preflights for the API the widget calls from customers' pages: only origins some site
+// allows get a positive answer, and even then the request that follows is refused unless its Origin is allowed
+// for that customer's own site. No credentials (cookies) are ever allowed cross-origin; the widget
+// authenticates with its visitor token.
 func (s *Server) preflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Add("Vary", "Origin")
-	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+	if o := r.Header.Get("Origin"); o != "" && o != "null" && s.anySiteAllows(r.Context(), o) {
 		h.Set("Access-Control-Allow-Origin", o)
 		h.Set("Access-Control-Allow-Methods", "GET, POST")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Idempotency-Key")
 		h.Set("Access-Control-Max-Age", "600")
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// anySiteAllows reports whether some site lists origin among its allowed origins.
+func (s *Server) anySiteAllows(ctx context.Context, origin string) bool {
+	sites, err := s.store.Sites(ctx)
+	if err != nil {
+		return false
+	}
+	for _, st := range sites {
+		if siteAllows(st, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // allowSiteOrigin checks a customer request's Origin against the site's allowed origins and, when allowed,

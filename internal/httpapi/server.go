@@ -137,6 +137,13 @@ func (s *Server) CloseConnections() {
 	}
 }
 
+// Connections returns how many WebSocket connections are open on this node.
+func (s *Server) Connections() int {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.conns)
+}
+
 // KickPrincipal closes the live connections of a principal whose sessions were revoked.
 func (s *Server) KickPrincipal(id string) {
 	s.hub.Kick(id, protocol.CloseRevoked, "session revoked")

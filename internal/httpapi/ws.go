@@ -29,12 +29,18 @@ const (
 	maxPending      = 2048 // live frames buffered per subscription while its history replays
 	writeWait       = 10 * time.Second
 	maxBadFrames    = 10 // consecutive malformed frames before the connection is closed
-	framesPerSecond = 50
-	frameBurst      = 200
+	framesPerSecond = 200 // a guard against floods; the business limits are the per-principal message rates
+	frameBurst      = 1000
 )
 
 // pingFrame marks a queue slot that the writer turns into a WebSocket ping.
 var pingFrame = []byte{}
+
+// closeFrame is a queued close: the writer sends the frames before it, then the close frame, then closes.
+type closeFrame struct {
+	code   int
+	reason string
+}
 
 // upgrader keeps per-connection memory small: 1 KiB buffers, and write buffers pooled so an idle connection
 // holds none.
@@ -62,6 +68,7 @@ type wsConn struct {
 	queueBytes int
 	writing    bool
 	closed     bool
+	closing    *closeFrame // set by closeAfter: written after the queue drains
 	subs       map[string]*subscription
 	sendCtx    context.Context
 	cancelSend context.CancelFunc
@@ -114,6 +121,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	// state (buffers, the handler's stack) is released while the connection is idle.
 	go c.readLoop()
 }
+
+func (s *Server) pongWait() time.Duration { return s.heartbeat*5/2 + 500*time.Millisecond }
 
 // originAllowed applies the Origin rules: no Origin (a native app or server) is allowed, since only browsers
 // send ambient credentials; "null" never is; the console's socket only from the console's own origin; a
@@ -194,7 +203,9 @@ func (c *wsConn) readLoop() {
 		}
 	}()
 	c.ws.SetReadLimit(protocol.MaxFrameBytes)
-	deadline := 2*c.s.heartbeat + 10*time.Second
+	// A live client answers every heartbeat's ping; two and a half intervals without a word means the
+	// connection is half-open (a vanished phone, a dead NAT entry), and it is closed.
+	deadline := c.s.pongWait()
 	c.ws.SetReadDeadline(time.Now().Add(deadline))
 	c.ws.SetPongHandler(func(string) error {
 		c.ws.SetReadDeadline(time.Now().Add(deadline))
@@ -220,12 +231,14 @@ func (c *wsConn) readLoop() {
 			c.Kick(protocol.CloseInvalidUTF8, "text frame is not valid UTF-8")
 			return
 		}
+		var f protocol.ClientFrame
+		err = unmarshalStrict(data, &f)
 		if ok, _ := c.limit.Allow(""); !ok {
-			c.send(protocol.ServerFrame{Type: protocol.TypeError, Code: string(chat.CodeRateLimited), Error: "too many frames; slow down"})
+			// Answer with the frame's ids so a client retries exactly what was refused.
+			c.send(errorFrame(f.ID, chat.Errorf(chat.CodeRateLimited, "too many frames; slow down"), f.ConversationID, f.ClientMsgID))
 			continue
 		}
-		var f protocol.ClientFrame
-		if err := unmarshalStrict(data, &f); err != nil {
+		if err != nil {
 			bad++
 			c.sendErr(refOf(data), err)
 			if bad >= maxBadFrames {
@@ -282,7 +295,7 @@ func (c *wsConn) handle(f *protocol.ClientFrame) bool {
 	}
 	if p == nil {
 		c.sendErr(f.ID, chat.Errorf(chat.CodeUnauthorized, "send an auth frame first"))
-		c.Kick(protocol.CloseUnauthorized, "not authenticated")
+		c.closeAfter(protocol.CloseUnauthorized, "not authenticated")
 		return false
 	}
 	ctx := c.sendCtx
@@ -336,13 +349,13 @@ func (c *wsConn) auth(f *protocol.ClientFrame) bool {
 	if err != nil {
 		c.sendErr(f.ID, err)
 		if chat.IsCode(err, chat.CodeUnavailable) {
-			c.Kick(protocol.CloseGoingAway, "database unavailable; retry")
+			c.closeAfter(protocol.CloseGoingAway, "database unavailable; retry")
 		} else {
-			c.Kick(protocol.CloseUnauthorized, "authentication failed")
+			c.closeAfter(protocol.CloseUnauthorized, "authentication failed")
 		}
 		return false
 	}
-	c.ws.SetReadDeadline(time.Now().Add(2*c.s.heartbeat + 10*time.Second))
+	c.ws.SetReadDeadline(time.Now().Add(c.s.pongWait()))
 	c.authenticated(p, f.ID)
 	return true
 }
@@ -588,7 +601,7 @@ func (c *wsConn) send(f protocol.ServerFrame) {
 // enqueueLocked appends a frame to the send queue and makes sure a writer runs. It reports false (and closes
 // the connection as a slow consumer) when the queue is full.
 func (c *wsConn) enqueueLocked(b []byte) bool {
-	if c.closed {
+	if c.closed || c.closing != nil {
 		return false
 	}
 	if len(c.queue) >= maxQueueFrames || c.queueBytes+len(b) > maxQueueBytes {
@@ -605,11 +618,32 @@ func (c *wsConn) enqueueLocked(b []byte) bool {
 	return true
 }
 
+// closeAfter closes the connection once the frames queued so far (an error explaining why) are written.
+func (c *wsConn) closeAfter(code int, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.closing != nil {
+		return
+	}
+	c.closing = &closeFrame{code, reason}
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
 // writeLoop writes queued frames in order and exits when the queue is empty: an idle connection has no writer
 // goroutine. It is the only goroutine that writes data frames.
 func (c *wsConn) writeLoop() {
 	for {
 		c.mu.Lock()
+		if len(c.queue) == 0 && c.closing != nil && !c.closed {
+			cf := c.closing
+			c.writing = false
+			c.kickLocked(cf.code, cf.reason)
+			c.mu.Unlock()
+			return
+		}
 		if len(c.queue) == 0 || c.closed {
 			c.writing = false
 			c.mu.Unlock()
@@ -663,8 +697,11 @@ func (c *wsConn) kickLocked(code int, reason string) {
 
 // cleanup runs when the reader ends: unsubscribe everything and forget the connection.
 func (c *wsConn) cleanup() {
-	c.Kick(protocol.CloseNormal, "")
 	c.mu.Lock()
+	if c.closing == nil {
+		c.kickLocked(protocol.CloseNormal, "")
+	} // else the writer sends what is queued and the close frame, then closes
+
 	keys := make([]string, 0, len(c.subs))
 	for k := range c.subs {
 		keys = append(keys, k)

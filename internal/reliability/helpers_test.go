@@ -11,11 +11,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apptest"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/protocol"
 )
 
@@ -188,3 +191,18 @@ func agent(t testing.TB, n *apptest.Node, name string) *client.API {
 }
 
 var _ = os.Getenv
+
+// storeOptions are the options to open the database of a (stopped) node directly.
+func storeOptions(n *apptest.Node) store.Options {
+	o := store.Options{DataDir: n.DataDir, SQLiteSync: "FULL"}
+	if n.DB != "" {
+		dsn, _ := config.MySQLDSN(n.DB)
+		o.MySQLDSN = dsn
+	}
+	return o
+}
+
+// testutilSlowDisconnects reads the node's slow-consumer counter.
+func testutilSlowDisconnects(n *apptest.Node) float64 {
+	return promtestutil.ToFloat64(n.App.Metrics.SlowConsumers)
+}

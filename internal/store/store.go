@@ -532,3 +532,20 @@ func nullMS(v sql.NullInt64) time.Time {
 
 // Compile-time check that goose's database package is what we think it is (used by the locker above).
 var _ database.DBTxConn = (*sql.Conn)(nil)
+
+// RotateEpoch gives the store a new epoch. Run it after restoring a backup (`parley admin new-epoch`): clients
+// holding positions from the store as it was then reload instead of trusting sequence numbers that may now
+// name other messages.
+func (s *Store) RotateEpoch(ctx context.Context) (string, error) {
+	epoch := rand.Text()
+	err := s.tx(ctx, "rotate epoch", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE meta SET v = ? WHERE k = 'epoch'", epoch)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	s.epoch = epoch
+	s.info.Epoch = epoch
+	return epoch, nil
+}
