@@ -13,6 +13,10 @@ import (
 	"github.com/parley-chat/parley/internal/store"
 )
 
+// bcryptCost is the cost of new password hashes; 0 means auth's default. Only this package's tests change it,
+// to keep their many logins fast under the race detector.
+var bcryptCost = 0
+
 // version is set at build time with -ldflags "-X main.version=..."; otherwise taken from the build info.
 var version = ""
 

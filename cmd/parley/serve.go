@@ -21,7 +21,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	a, err := app.New(ctx, cfg, app.Options{Log: log, Progress: stdout})
+	a, err := app.New(ctx, cfg, app.Options{Log: log, Progress: stdout, BcryptCost: bcryptCost})
 	if err != nil {
 		return err
 	}

@@ -46,12 +46,17 @@ type Agent struct {
 	Capacity   int       `json:"capacity"`    // maximum concurrent open conversations
 	AutoAccept bool      `json:"auto_accept"` // assigned at once instead of offered
 	Weight     int       `json:"weight"`      // routing weight, 1..1000; 100 is neutral
-	Presence   Presence  `json:"presence"`
+	Presence   Presence  `json:"presence"`    // effective: Availability while connected, offline otherwise
 	LastSeen   time.Time `json:"last_seen"`
-	Disabled   bool      `json:"disabled"`
-	Teams      []string  `json:"teams"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	// Availability is the agent's own switch (online, away, offline); Presence follows it while they are
+	// connected. SlotsUsed counts assigned open conversations plus pending offers.
+	Availability   Presence  `json:"availability"`
+	SlotsUsed      int       `json:"slots_used"`
+	LastAssignedAt time.Time `json:"last_assigned_at,omitzero"`
+	Disabled       bool      `json:"disabled"`
+	Teams          []string  `json:"teams"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 
 	PasswordHash string `json:"-"`
 }
@@ -91,10 +96,34 @@ type Site struct {
 
 // SiteSettings is everything an admin tunes per site. Stored as JSON so new settings need no migration.
 type SiteSettings struct {
-	Color    string `json:"color,omitempty"`    // widget accent, #rrggbb
-	Greeting string `json:"greeting,omitempty"` // shown when the panel opens
-	Position string `json:"position,omitempty"` // "right" (default) or "left"
-	Language string `json:"language,omitempty"` // "" = the browser's; "zh-CN" or "en" forces one
+	Color    string          `json:"color,omitempty"`    // widget accent, #rrggbb
+	Greeting string          `json:"greeting,omitempty"` // shown when the panel opens
+	Position string          `json:"position,omitempty"` // "right" (default) or "left"
+	Language string          `json:"language,omitempty"` // "" = the browser's; "zh-CN" or "en" forces one
+	PreChat  PreChat         `json:"pre_chat,omitzero"`  // the form a customer fills in before the first message
+	Routing  RoutingSettings `json:"routing,omitzero"`   // offers, queue limits, reopening, auto-close, business hours
+}
+
+// PreChat is a site's pre-chat form: which profile fields the widget asks for before the conversation
+// starts, and the departments (teams) a customer may choose between.
+type PreChat struct {
+	Enabled     bool           `json:"enabled"`
+	Fields      []PreChatField `json:"fields,omitempty"`
+	Departments []Department   `json:"departments,omitempty"`
+}
+
+// PreChatField is one field of the pre-chat form. Name is "name", "email" or "phone" (the customer profile
+// fields the visitor session stores).
+type PreChatField struct {
+	Name     string `json:"name"`
+	Required bool   `json:"required,omitempty"`
+}
+
+// Department is a choice of the pre-chat form: the team the conversation is routed to, under the label the
+// customer sees.
+type Department struct {
+	TeamID string `json:"team_id"`
+	Name   string `json:"name"`
 }
 
 // Customer is someone who chats with the agents: an anonymous visitor or a site's identified user.
@@ -162,6 +191,13 @@ type Conversation struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	LastMessageAt time.Time `json:"last_message_at"`
 	ClosedAt      time.Time `json:"closed_at,omitzero"`
+
+	QueuedAt        time.Time `json:"queued_at,omitzero"`        // when it (last) entered its team's queue
+	OfferedTo       string    `json:"offered_to,omitempty"`      // the agent holding the pending offer
+	OfferExpiresAt  time.Time `json:"offer_expires_at,omitzero"` // the offer's deadline
+	AssignedAt      time.Time `json:"assigned_at,omitzero"`
+	LastAgentID     string    `json:"last_agent_id,omitempty"` // the agent it had before it was closed or requeued
+	FirstResponseAt time.Time `json:"first_response_at,omitzero"`
 }
 
 // SenderType says who wrote a message.
@@ -184,6 +220,8 @@ const (
 	TypeSystem MessageType = "system"
 	TypeBot    MessageType = "bot"
 	TypeNote   MessageType = "note"
+	TypeImage  MessageType = "image" // an uploaded image; Meta holds {"attachment": Attachment}
+	TypeFile   MessageType = "file"  // any other uploaded file; Meta holds {"attachment": Attachment}
 )
 
 // Message is one entry of a conversation's history, identified by its dense per-conversation sequence number.
@@ -266,3 +304,37 @@ const (
 // TeamStream and AgentStream name the event streams.
 func TeamStream(teamID string) string   { return "team:" + teamID }
 func AgentStream(agentID string) string { return "agent:" + agentID }
+
+// Attachment is an uploaded file's metadata. The bytes live in file storage under a random key, never under
+// the name the client gave; Name is only what is shown and offered as the download name.
+type Attachment struct {
+	ID             string     `json:"id"`
+	ConversationID string     `json:"conversation_id"`
+	UploaderType   SenderType `json:"uploader_type"`
+	UploaderID     string     `json:"uploader_id"`
+	Name           string     `json:"name"`
+	ContentType    string     `json:"type"`
+	Size           int64      `json:"size"`
+	SHA256         string     `json:"sha256"`
+	StorageKey     string     `json:"-"`
+	CreatedAt      time.Time  `json:"created_at"`
+}
+
+// Rating is a customer's satisfaction rating of a closed conversation (CSAT): a score of 1 to 5 and an
+// optional comment. A conversation has at most one.
+type Rating struct {
+	ConversationID string    `json:"conversation_id"`
+	CustomerID     string    `json:"customer_id"`
+	AgentID        string    `json:"agent_id,omitempty"` // who held the conversation, for reports
+	TeamID         string    `json:"team_id,omitempty"`
+	Score          int       `json:"score"`
+	Comment        string    `json:"comment,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Rating limits.
+const (
+	MinRatingScore        = 1
+	MaxRatingScore        = 5
+	MaxRatingCommentRunes = 1000
+)

@@ -38,6 +38,7 @@ type Config struct {
 	CustomerMsgRate  float64       // messages per second a customer may send, sustained
 	CustomerMsgBurst int           // messages a customer may send in a burst
 	Heartbeat        time.Duration // WebSocket ping and head-sequence heartbeat interval
+	UploadMaxBytes   int64         // largest attachment accepted, in bytes
 	Migrate          bool          // apply pending migrations at start (default true)
 }
 
@@ -98,6 +99,7 @@ func Load(cmd string, args []string, getenv func(string) string, out io.Writer, 
 	fs.Float64Var(&c.CustomerMsgRate, "customer-msg-rate", 2, "messages per second a customer may send, sustained")
 	fs.IntVar(&c.CustomerMsgBurst, "customer-msg-burst", 10, "messages a customer may send in a burst")
 	dur(&c.Heartbeat, "heartbeat", 25*time.Second, "WebSocket ping and head-sequence heartbeat interval")
+	fs.Int64Var(&c.UploadMaxBytes, "upload-max-bytes", 10<<20, "largest attachment accepted, in bytes (default 10 MiB)")
 	if extra != nil {
 		extra(fs)
 	}
@@ -110,8 +112,7 @@ func Load(cmd string, args []string, getenv func(string) string, out io.Writer, 
 	fs.Usage = func() { usage(out, fs, cmd, secrets) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return nil, ErrHelp
+			return nil, ErrHelp // the flag package has printed the usage
 		}
 		if bad != nil {
 			return nil, &UsageError{Msg: bad.describe() + " (see 'parley " + cmd + " -h')"}
@@ -248,6 +249,9 @@ func (c *Config) Validate() error {
 	if c.Heartbeat < time.Second || c.Heartbeat > 5*time.Minute {
 		return bad("heartbeat", "%v is not allowed; use 1s to 5m", c.Heartbeat)
 	}
+	if c.UploadMaxBytes < 1<<10 || c.UploadMaxBytes > 1<<30 {
+		return bad("upload-max-bytes", "%d is not allowed; use 1024 (1 KiB) to 1073741824 (1 GiB)", c.UploadMaxBytes)
+	}
 	if c.ShutdownWait < 0 {
 		return bad("shutdown-timeout", "must not be negative")
 	}
@@ -296,6 +300,8 @@ func (v *checkedValue) describe() string {
 		allowed = "use true or false"
 	case int, int64, uint, uint64:
 		allowed = "use a whole number"
+	case float64:
+		allowed = "use a number such as 2 or 0.5"
 	}
 	return fmt.Sprintf("-%s (%s): %q is not allowed; %s", v.name, EnvName(v.name), v.input, allowed)
 }

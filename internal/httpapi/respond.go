@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -164,7 +165,7 @@ func jsonError(err error) error {
 		return chat.Errorf(chat.CodeInvalid, "malformed JSON at byte %d", se.Offset)
 	case errors.As(err, &te):
 		field := te.Field
-		return &chat.Error{Code: chat.CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be a %s", nonEmpty(field, "the body"), te.Type.Kind())}
+		return &chat.Error{Code: chat.CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be %s", nonEmpty(field, "the body"), jsonKind(te.Type))}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return chat.Errorf(chat.CodeInvalid, "the JSON body is empty or truncated")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -173,6 +174,28 @@ func jsonError(err error) error {
 	default:
 		return chat.Wrap(chat.CodeInvalid, err, "malformed JSON")
 	}
+}
+
+// jsonKind names the JSON value a Go type is decoded from, for messages to API clients.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "a value of another type"
 }
 
 func nonEmpty(s, def string) string {

@@ -28,6 +28,8 @@ type Deps struct {
 	Log     *slog.Logger
 	Console http.Handler // the agent console's assets, mounted at /console/
 	Widget  http.Handler // the widget loader and chunks, mounted at /widget.js and /widget/
+	// ChatPage is the standalone chat page, mounted at /chat/{site}.
+	ChatPage http.Handler
 
 	Hub       *hub.Hub
 	Messaging *messaging.Service
@@ -46,6 +48,7 @@ type Server struct {
 	log     *slog.Logger
 	console http.Handler
 	widget  http.Handler
+	chat    http.Handler
 	hub     *hub.Hub
 	msg     *messaging.Service
 
@@ -67,7 +70,7 @@ func New(d Deps) *Server {
 		d.PollTimeout = 25 * time.Second
 	}
 	return &Server{cfg: d.Config, store: d.Store, auth: d.Auth, metrics: d.Metrics, log: d.Log,
-		console: d.Console, widget: d.Widget, hub: d.Hub, msg: d.Messaging, heartbeat: d.Heartbeat,
+		console: d.Console, widget: d.Widget, chat: d.ChatPage, hub: d.Hub, msg: d.Messaging, heartbeat: d.Heartbeat,
 		pollTimeout: d.PollTimeout, conns: map[*wsConn]struct{}{}, closing: make(chan struct{})}
 }
 
@@ -194,6 +197,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/read", s.anyPrincipal(s.markRead))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/typing", s.anyPrincipal(s.typing))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.anyPrincipal(s.closeConversation))
+	s.attachmentRoutes(mux)
 
 	// Real-time transports with one semantics.
 	mux.HandleFunc("GET /api/v1/ws", s.serveWS)
@@ -211,6 +215,9 @@ func (s *Server) routes() *http.ServeMux {
 	if s.widget != nil {
 		mux.Handle("/widget.js", s.widget)
 		mux.Handle("/widget/", s.widget)
+	}
+	if s.chat != nil {
+		mux.Handle("GET /chat/{site}", s.chat)
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusFound)

@@ -28,7 +28,7 @@ const (
 	maxQueueBytes   = 1 << 20
 	maxPending      = 2048 // live frames buffered per subscription while its history replays
 	writeWait       = 10 * time.Second
-	maxBadFrames    = 10 // consecutive malformed frames before the connection is closed
+	maxBadFrames    = 10  // consecutive malformed frames before the connection is closed
 	framesPerSecond = 200 // a guard against floods; the business limits are the per-principal message rates
 	frameBurst      = 1000
 )

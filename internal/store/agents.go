@@ -11,21 +11,22 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const agentCols = "id, email, name, password_hash, role, capacity, auto_accept, weight, presence, last_seen, disabled_at, created_at, updated_at"
+const agentCols = "id, email, name, password_hash, role, capacity, auto_accept, weight, presence, last_seen, disabled_at, created_at, updated_at, slots_used, availability, last_assigned_at"
 
 type rowScanner interface{ Scan(dest ...any) error }
 
 func scanAgent(r rowScanner) (*chat.Agent, error) {
 	var a chat.Agent
-	var role, presence string
-	var lastSeen, created, updated int64
+	var role, presence, availability string
+	var lastSeen, created, updated, lastAssigned int64
 	var autoAccept int
 	var disabled sql.NullInt64
 	if err := r.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &role, &a.Capacity, &autoAccept, &a.Weight,
-		&presence, &lastSeen, &disabled, &created, &updated); err != nil {
+		&presence, &lastSeen, &disabled, &created, &updated, &a.SlotsUsed, &availability, &lastAssigned); err != nil {
 		return nil, err
 	}
-	a.Role, a.Presence = chat.Role(role), chat.Presence(presence)
+	a.Role, a.Presence, a.Availability = chat.Role(role), chat.Presence(presence), chat.Presence(availability)
+	a.LastAssignedAt = fromMS(lastAssigned)
 	a.AutoAccept = autoAccept != 0
 	a.Disabled = disabled.Valid
 	a.LastSeen, a.CreatedAt, a.UpdatedAt = fromMS(lastSeen), fromMS(created), fromMS(updated)
@@ -53,9 +54,12 @@ func (s *Store) CreateAgent(ctx context.Context, a *chat.Agent) error {
 		a.Presence = chat.PresenceOffline
 	}
 	err = s.tx(ctx, "create agent", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO agents ("+agentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+		if a.Availability == "" {
+			a.Availability = chat.PresenceOnline
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO agents ("+agentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, 0)",
 			a.ID, a.Email, a.Name, a.PasswordHash, string(a.Role), a.Capacity, b2i(a.AutoAccept), a.Weight,
-			string(a.Presence), ms(now), ms(now), ms(now))
+			string(a.Presence), ms(now), ms(now), ms(now), string(a.Availability))
 		if s.d.isDuplicate(err) {
 			return chat.Errorf(chat.CodeConflict, "an agent with the e-mail %s already exists", a.Email)
 		}

@@ -317,6 +317,9 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest)
 		}
 		conv.LastSeq++
 		conv.LastMessageAt, conv.UpdatedAt = now, now
+		if r.SenderType == chat.SenderAgent && r.Type != chat.TypeNote && conv.FirstResponseAt.IsZero() {
+			conv.FirstResponseAt = now // reports measure the first response from here
+		}
 		m := &chat.Message{ConversationID: conv.ID, Seq: conv.LastSeq, ID: id.String(), SenderType: r.SenderType,
 			SenderID: r.SenderID, SenderName: r.SenderName, Type: r.Type, Body: r.Body, ClientMsgID: r.ClientMsgID,
 			Meta: r.Meta, CreatedAt: now}
@@ -333,8 +336,12 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest)
 	}
 	for id := range touched {
 		conv := convs[id]
-		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
-			conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), id); err != nil {
+		var first any
+		if !conv.FirstResponseAt.IsZero() {
+			first = ms(conv.FirstResponseAt)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ?, first_response_at = ? WHERE id = ?",
+			conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), first, id); err != nil {
 			return nil, err
 		}
 	}

@@ -7,25 +7,28 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const convCols = "id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq, created_at, updated_at, last_message_at, closed_at"
+const convCols = "id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq, created_at, updated_at, last_message_at, closed_at, " +
+	"queued_at, offered_to, offer_expires_at, assigned_at, last_agent_id, first_response_at"
 
 func scanConversation(r rowScanner) (*chat.Conversation, error) {
 	var c chat.Conversation
-	var team, agent sql.NullString
+	var team, agent, offeredTo, lastAgent sql.NullString
 	var status, channel string
-	var created, updated, lastMsg int64
-	var closed sql.NullInt64
+	var created, updated, lastMsg, queued int64
+	var closed, offerExp, assigned, firstResp sql.NullInt64
 	if err := r.Scan(&c.ID, &c.SiteID, &c.CustomerID, &team, &agent, &status, &channel, &c.Priority, &c.LastSeq,
-		&created, &updated, &lastMsg, &closed); err != nil {
+		&created, &updated, &lastMsg, &closed, &queued, &offeredTo, &offerExp, &assigned, &lastAgent, &firstResp); err != nil {
 		return nil, err
 	}
-	c.TeamID, c.AgentID = team.String, agent.String
+	c.TeamID, c.AgentID, c.OfferedTo, c.LastAgentID = team.String, agent.String, offeredTo.String, lastAgent.String
+	c.QueuedAt, c.OfferExpiresAt, c.AssignedAt, c.FirstResponseAt = fromMS(queued), nullMS(offerExp), nullMS(assigned), nullMS(firstResp)
 	c.Status, c.Channel = chat.Status(status), chat.Channel(channel)
 	c.CreatedAt, c.UpdatedAt, c.LastMessageAt, c.ClosedAt = fromMS(created), fromMS(updated), fromMS(lastMsg), nullMS(closed)
 	return &c, nil
@@ -38,6 +41,7 @@ type StartInput struct {
 	TeamID     string
 	Channel    chat.Channel
 	Priority   int
+	Status     chat.Status // "" = queued; pending when the customer is offered "leave a message" at once
 }
 
 // StartConversation returns the customer's open conversation on the site, or creates one, queued for TeamID.
@@ -71,11 +75,15 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 		}
 		now := s.now()
 		conv = &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
-			Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now, LastMessageAt: now}
+			Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now,
+			LastMessageAt: now, QueuedAt: now}
+		if in.Status != "" {
+			conv.Status = in.Status
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
-			priority, last_seq, created_at, updated_at, last_message_at, closed_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL)`,
+			priority, last_seq, created_at, updated_at, last_message_at, closed_at, queued_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL, ?)`,
 			conv.ID, conv.SiteID, conv.CustomerID, nullString(conv.TeamID), string(conv.Status), string(conv.Channel),
-			conv.Priority, ms(now), ms(now), ms(now)); err != nil {
+			conv.Priority, ms(now), ms(now), ms(now), ms(now)); err != nil {
 			return err
 		}
 		if conv.TeamID != "" {
@@ -148,13 +156,16 @@ func (s *Store) scanConversations(rows *sql.Rows) ([]*chat.Conversation, error) 
 
 // Closer says who closes a conversation.
 type Closer struct {
-	Type chat.SenderType // customer, agent or system (auto-close)
-	ID   string
-	Name string
+	Type   chat.SenderType // customer, agent or system (auto-close)
+	ID     string
+	Name   string
+	Reason string // why, when not a person's choice: "inactive"
 }
 
 // CloseConversation closes an open conversation, recording a system message and events for the team and the
-// assigned agent in the same transaction. Closing a closed conversation changes nothing and returns no message.
+// agent in the same transaction, and gives back the agent's slot (or withdraws a pending offer). Closing a
+// closed conversation changes nothing and returns no message. reason, when set, is recorded in the system
+// message's meta (e.g. "inactive" for an auto-close).
 func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (conv *chat.Conversation, msg *chat.Message, events []chat.Event, err error) {
 	err = s.tx(ctx, "close conversation", func(tx *sql.Tx) error {
 		msg, events = nil, nil
@@ -162,13 +173,41 @@ func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (co
 		if err != nil {
 			return err
 		}
+		if err := s.lockQueue(ctx, tx, c.TeamID); err != nil {
+			return err
+		}
+		if c, err = s.lockConversation(ctx, tx, id); err != nil {
+			return err
+		}
 		conv = c
 		if c.Status == chat.StatusClosed {
 			return nil
 		}
 		now := s.now()
-		c.Status, c.ClosedAt, c.UpdatedAt = chat.StatusClosed, now, now
+		holder := c.AgentID
+		switch c.Status {
+		case chat.StatusAssigned:
+			if err := s.releaseSlot(ctx, tx, c.AgentID); err != nil {
+				return err
+			}
+		case chat.StatusOffered:
+			holder = c.OfferedTo
+			if _, err := tx.ExecContext(ctx, "UPDATE offers SET outcome = 'withdrawn', ended_at = ? WHERE conversation_id = ? AND outcome = ''", ms(now), c.ID); err != nil {
+				return err
+			}
+			if err := s.releaseSlot(ctx, tx, c.OfferedTo); err != nil {
+				return err
+			}
+		}
+		lastAgent := c.LastAgentID
+		if c.AgentID != "" {
+			lastAgent = c.AgentID
+		}
+		c.Status, c.ClosedAt, c.UpdatedAt, c.LastAgentID, c.OfferedTo, c.OfferExpiresAt = chat.StatusClosed, now, now, lastAgent, "", time.Time{}
 		meta := map[string]string{"event": "closed", "by": string(by.Type), "name": by.Name}
+		if by.Reason != "" {
+			meta["reason"] = by.Reason
+		}
 		body := "Conversation closed"
 		if by.Name != "" {
 			body += " by " + by.Name
@@ -177,11 +216,15 @@ func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (co
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?",
-			string(c.Status), ms(now), ms(now), c.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = ?, updated_at = ?, last_agent_id = ?,
+			offered_to = NULL, offer_expires_at = NULL WHERE id = ?`, ms(now), ms(now), nullString(lastAgent), c.ID); err != nil {
 			return err
 		}
-		for _, stream := range streamsOf(c) {
+		streams := streamsOf(c)
+		if holder != "" && holder != c.AgentID {
+			streams = append(streams, chat.AgentStream(holder))
+		}
+		for _, stream := range streams {
 			ev, err := s.appendEvent(ctx, tx, stream, chat.EventClosed, c)
 			if err != nil {
 				return err

@@ -15,7 +15,6 @@ import (
 	"github.com/go-sql-driver/mysql"
 	_ "modernc.org/sqlite" // the driver CreateForeignSQLite uses
 
-	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/testenv"
 )
@@ -62,38 +61,10 @@ func OpenWith(t testing.TB, o store.Options) *store.Store {
 }
 
 // FreshMySQL creates an empty utf8mb4 database on the server of PARLEY_TEST_MYSQL_DSN and returns a
-// go-sql-driver DSN for it; the database is dropped when the test ends.
+// go-sql-driver DSN for it; the database is dropped when the test ends (see testenv.FreshMySQL).
 func FreshMySQL(t testing.TB) string {
 	t.Helper()
-	base := testenv.MySQLDSN(t)
-	dsn, err := config.MySQLDSN(base)
-	if err != nil {
-		t.Fatalf("PARLEY_TEST_MYSQL_DSN: %v", err)
-	}
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		t.Fatalf("PARLEY_TEST_MYSQL_DSN: %v", err)
-	}
-	name := "parley_t_" + strings.ToLower(rand.Text()[:12])
-	admin := cfg.Clone()
-	admin.DBName = ""
-	db, err := sql.Open("mysql", admin.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatalf("PARLEY_TEST_MYSQL_DSN is set but the server does not answer (%s): %v", cfg.Addr, err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("mysql", admin.FormatDSN())
-		if err == nil {
-			db.Exec("DROP DATABASE IF EXISTS " + name)
-			db.Close()
-		}
-	})
-	cfg.DBName = name
-	return cfg.FormatDSN()
+	return testenv.FreshMySQL(t)
 }
 
 // MySQLURL turns a go-sql-driver DSN from FreshMySQL into the mysql:// form PARLEY_DB takes.
