@@ -108,7 +108,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		}})
 	a.Messaging.UseCommitter(a.Committer)
 	a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, Store: st, Auth: a.Auth, Metrics: m, Log: o.Log,
-		Console: web.ConsoleHandler(), Widget: web.WidgetHandler(), Hub: a.Hub, Messaging: a.Messaging,
+		Console: web.ConsoleHandler(), Widget: web.WidgetHandler(), ChatPage: web.ChatPageHandler(),
+		Hub: a.Hub, Messaging: a.Messaging,
 		Heartbeat: cfg.Heartbeat})
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))

@@ -7,6 +7,7 @@
 //
 //	dist/widget.js                    loader; stable name referenced by host pages
 //	dist/widget/panel-[hash].js       chat panel, imported by the loader on first click
+//	dist/widget/page-[hash].js        the standalone chat page's script (the panel, full-page)
 //	dist/console/index.html           console page, referencing:
 //	dist/console/assets/[name]-[hash].js/.css
 //	dist/manifest.json                logical name -> file, for Go code and tests
@@ -114,6 +115,26 @@ func bundle(srcDir string) (map[string][]byte, error) {
 	}
 	files["widget.js"] = loader["widget.js"]
 	manifest["widget.js"] = "widget.js"
+
+	// The standalone chat page (/chat/{site}) runs the same panel full-page; web.ChatPageHandler finds it
+	// through the manifest.
+	chatPage, err := build(srcDir, api.BuildOptions{
+		EntryPoints: []string{"widget/src/page.ts"},
+		Format:      api.FormatESModule,
+		Target:      api.ES2017,
+		Outdir:      "widget",
+		EntryNames:  "page-[hash]",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chat page: %w", err)
+	}
+	if len(chatPage) != 1 {
+		return nil, fmt.Errorf("chat page: want 1 output file, got %d", len(chatPage))
+	}
+	for name, body := range chatPage {
+		files[name] = body
+		manifest["widget/page.js"] = name
+	}
 
 	console, err := build(srcDir, api.BuildOptions{
 		EntryPoints:     []string{"console/src/main.tsx"},

@@ -30,7 +30,8 @@ export function icon(d: string): SVGSVGElement {
   return svg;
 }
 
-// isChinese decides the widget's language; the real widget will also honour a data-lang attribute.
-export function isChinese(): boolean {
-  return /^zh\b/i.test(navigator.language);
+// isChinese decides the launcher's language before the panel (which has the full rules, i18n.ts) loads:
+// the site's or page's choice when given, else the browser's.
+export function isChinese(forced?: string): boolean {
+  return /^zh\b/i.test(forced || navigator.language);
 }
