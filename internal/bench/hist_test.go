@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+)
+
+func TestBucketsRoundTrip(t *testing.T) {
+	prev := -1
+	for _, v := range []int64{0, 1, 1023, 1024, 1025, 2047, 2048, 4095, 4096, 1e6, 1e8, 1 << 40} {
+		b := bucketOf(v)
+		lo, hi := bucketRange(b)
+		if v < lo || v > hi {
+			t.Fatalf("%d in bucket %d = [%d, %d]", v, b, lo, hi)
+		}
+		if b < prev {
+			t.Fatalf("bucket of %d (%d) below the previous (%d)", v, b, prev)
+		}
+		prev = b
+		if v >= 1024 && float64(hi-lo+1)/float64(lo) > 1.0/512+1e-9 {
+			t.Fatalf("bucket of %d is %d wide: more than 0.2%%", v, hi-lo+1)
+		}
+	}
+}
+
+// exact returns the nearest-rank quantile of sorted values.
+func exact(sorted []int64, q float64) float64 {
+	r := int(math.Ceil(q * float64(len(sorted))))
+	return float64(sorted[min(max(r, 1), len(sorted))-1])
+}
+
+func TestQuantilesMatchNearestRank(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		gen  func(r *rand.Rand) int64
+	}{
+		{"uniform small", func(r *rand.Rand) int64 { return r.Int64N(1000) }},
+		{"exponential", func(r *rand.Rand) int64 { return int64(r.ExpFloat64() * 2000) }},
+		{"heavy tail", func(r *rand.Rand) int64 { return int64(math.Pow(10, 2+4*r.Float64())) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, 2))
+			h := NewHist()
+			var vals []int64
+			for i := 0; i < 20000; i++ {
+				v := tc.gen(r)
+				vals = append(vals, v)
+				h.RecordUS(v)
+			}
+			sort.Slice(vals, func(i, j int) bool { return vals[i] < vals[j] })
+			for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999, 1} {
+				want, got := exact(vals, q), h.Quantile(q)
+				if math.Abs(got-want) > math.Max(1, want*0.002) {
+					t.Errorf("q%.3f: got %.1f, want %.1f", q, got, want)
+				}
+			}
+			if h.Quantile(1) != float64(vals[len(vals)-1]) {
+				t.Errorf("max %v, want %d", h.Quantile(1), vals[len(vals)-1])
+			}
+		})
+	}
+}
+
+func TestQuantileSmallSets(t *testing.T) {
+	h := NewHist()
+	if h.Quantile(0.99) != 0 || h.Summary() != (Latency{}) {
+		t.Fatal("an empty histogram must report zeros")
+	}
+	for _, v := range []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10} {
+		h.RecordUS(v * 1000) // 1..10 ms
+	}
+	// Nearest rank: p50 of ten values is the 5th, p90 the 9th, p99 the 10th.
+	for q, want := range map[float64]float64{0.5: 5000, 0.9: 9000, 0.99: 10000} {
+		if got := h.Quantile(q); math.Abs(got-want) > want*0.002 {
+			t.Errorf("q%.2f = %.1f, want %.0f", q, got, want)
+		}
+	}
+	s := h.Summary()
+	if s.Max != 10 || s.N != 10 || math.Abs(s.Mean-5.5) > 0.01 {
+		t.Fatalf("summary %+v", s)
+	}
+}
+
+func TestMergeAndJSON(t *testing.T) {
+	a, b, all := NewHist(), NewHist(), NewHist()
+	for i := int64(0); i < 1000; i++ {
+		a.RecordUS(i * 7)
+		b.RecordUS(i * 13)
+		all.RecordUS(i * 7)
+		all.RecordUS(i * 13)
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back *Hist
+	if err := json.Unmarshal(raw, &back); err != nil {
+		t.Fatal(err)
+	}
+	a.Merge(back)
+	if a.Summary() != all.Summary() {
+		t.Fatalf("merged %+v, want %+v", a.Summary(), all.Summary())
+	}
+}
+
+func TestSlope(t *testing.T) {
+	xs := []float64{0, 1000, 2000, 3000}
+	ys := []float64{5e6, 5e6 + 8e6, 5e6 + 16e6, 5e6 + 24e6}
+	if s := Slope(xs, ys); math.Abs(s-8000) > 1e-6 {
+		t.Fatalf("slope %v, want 8000", s)
+	}
+	if !math.IsNaN(Slope([]float64{1}, []float64{1})) {
+		t.Fatal("one point has no slope")
+	}
+}
+
+func TestParseBody(t *testing.T) {
+	e := NewEngine(EngineSpec{BodyBytes: 100})
+	b := e.body(3, timeFromNanos(1234567890123))
+	p, ts, ok := parseBody(b)
+	if !ok || p != 3 || ts != 1234567890123 || len(b) != 100 {
+		t.Fatalf("parsed %d %d %v from %q", p, ts, ok, b)
+	}
+	if _, _, ok := parseBody("hello"); ok {
+		t.Fatal("a foreign body parsed")
+	}
+}
+
+func timeFromNanos(n int64) time.Time { return time.Unix(0, n) }

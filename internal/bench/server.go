@@ -1,0 +1,298 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Build compiles cmd/parley of the module at root into dir and returns the binary's path.
+func Build(ctx context.Context, root, dir string) (string, error) {
+	bin := filepath.Join(dir, "parley")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/parley")
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build ./cmd/parley: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// ModuleRoot returns the directory of the go.mod that the current directory belongs to.
+func ModuleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run parley-bench inside the Parley checkout (no go.mod found)")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Server is `parley serve` running as a child process on a loopback port.
+type Server struct {
+	Bin       string
+	DataDir   string
+	DB        string // PARLEY_DB form (mysql://...), "" for SQLite in DataDir
+	Port      int
+	DebugAddr string   // pprof listener, "" = none
+	Extra     []string // more serve flags
+	Password  string   // the admin's password
+	Email     string
+	LogPath   string
+
+	URL     string
+	SiteKey string // printed on the first run
+
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	exit  error
+	log   *os.File
+	Start time.Time
+}
+
+var siteRE = regexp.MustCompile(`data-site="([^"]+)"`)
+
+// Run starts the server and waits until it answers /readyz.
+func (s *Server) Run(ctx context.Context) error {
+	s.URL = fmt.Sprintf("http://127.0.0.1:%d", s.Port)
+	args := []string{"serve", "-addr", fmt.Sprintf("127.0.0.1:%d", s.Port), "-data-dir", s.DataDir,
+		"-public-url", s.URL, "-admin-email", s.Email, "-admin-password", s.Password, "-log-level", "warn"}
+	if s.DB != "" {
+		args = append(args, "-db", s.DB)
+	}
+	if s.DebugAddr != "" {
+		args = append(args, "-debug-addr", s.DebugAddr)
+	}
+	args = append(args, s.Extra...)
+	if s.log == nil {
+		f, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return err
+		}
+		s.log = f
+	}
+	fmt.Fprintf(s.log, "\n=== %s start: %s %s\n", time.Now().Format(time.RFC3339Nano), s.Bin, strings.Join(args, " "))
+	cmd := exec.Command(s.Bin, args...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	cmd.Stderr = s.log
+	// The server goes down with the benchmark if the benchmark dies.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.Bin, err)
+	}
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.done, s.Start = cmd, done, time.Now()
+	s.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		s.mu.Lock()
+		s.exit = err
+		s.mu.Unlock()
+		close(done)
+	}()
+	site := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(s.log, line)
+			if m := siteRE.FindStringSubmatch(line); m != nil {
+				select {
+				case site <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return fmt.Errorf("parley exited during start-up (%v); see %s", s.exitErr(), s.LogPath)
+		case <-ctx.Done():
+			return ctx.Err()
+		case k := <-site:
+			s.SiteKey = k
+		case <-time.After(20 * time.Millisecond):
+		}
+		if ready(s.URL) {
+			if s.SiteKey == "" {
+				select {
+				case k := <-site:
+					s.SiteKey = k
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("parley did not become ready in 2 minutes; see %s", s.LogPath)
+}
+
+func ready(base string) bool {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get(base + "/readyz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func (s *Server) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exit
+}
+
+// Pid returns the running server's process id (0 when none).
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// Kill sends SIGKILL, as a crash would, and waits for the process to be gone.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	fmt.Fprintf(s.log, "=== %s kill -9\n", time.Now().Format(time.RFC3339Nano))
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		return err
+	}
+	<-done
+	return nil
+}
+
+// Stop shuts the server down gracefully (SIGTERM), killing it after a grace period.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	select {
+	case <-done:
+		return nil
+	default:
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+	return nil
+}
+
+// Close stops the server and closes its log.
+func (s *Server) Close() {
+	s.Stop()
+	if s.log != nil {
+		s.log.Close()
+		s.log = nil
+	}
+}
+
+// Usage is a process's CPU time and memory, read from /proc.
+type Usage struct {
+	CPU time.Duration // user + system
+	RSS int64         // resident set, bytes
+	FDs int           // open file descriptors
+}
+
+// ProcUsage reads /proc/<pid>/stat (utime, stime) and /proc/<pid>/status (VmRSS).
+func ProcUsage(pid int) (Usage, error) {
+	var u Usage
+	if pid <= 0 {
+		return u, errors.New("no process")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return u, err
+	}
+	// The command name may hold spaces; the fields after it are fixed.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return u, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return u, errors.New("malformed /proc stat")
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64) // field 14 of the file
+	stime, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+	const hz = 100                              // USER_HZ on Linux
+	u.CPU = time.Duration(utime+stime) * time.Second / hz
+	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return u, err
+	}
+	for _, line := range strings.Split(string(st), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			u.RSS = kb * 1024
+		}
+	}
+	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
+		u.FDs = len(ents)
+	}
+	return u, nil
+}
+
+// FindProcess returns the pid of the first process whose command name is comm (e.g. mariadbd), or 0.
+func FindProcess(comm string) int {
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/comm")
+		if err == nil && strings.TrimSpace(string(b)) == comm {
+			return pid
+		}
+	}
+	return 0
+}
