@@ -189,6 +189,8 @@ type Conversation struct {
 	Epoch        string `json:"epoch"`
 	CustomerRead uint64 `json:"customer_read_seq"`
 	AgentRead    uint64 `json:"agent_read_seq"`
+	OfferedTo    string `json:"offered_to"`    // the agent a pending offer is for (status "offered")
+	LastAgentID  string `json:"last_agent_id"` // the agent it had before it was closed or requeued
 }
 
 // StartConversation returns the customer's open conversation, creating it when there is none.
@@ -274,6 +276,56 @@ type PollResult struct {
 		CustomerSeq    uint64 `json:"customer_read_seq"`
 		AgentSeq       uint64 `json:"agent_read_seq"`
 	} `json:"receipts"`
+	// Queue holds, for a customer's waiting conversation, its place: position and estimated_wait_s.
+	Queue []protocol.ServerFrame `json:"queue"`
+}
+
+// convAction posts to /api/v1/conversations/{id}/{action} and returns the conversation.
+func (a *API) convAction(ctx context.Context, id, action string, in any) (*Conversation, error) {
+	var c Conversation
+	_, err := a.Do(ctx, http.MethodPost, "/api/v1/conversations/"+url.PathEscape(id)+"/"+action, in, &c)
+	return &c, err
+}
+
+// Accept takes a conversation offered to this agent.
+func (a *API) Accept(ctx context.Context, id string) (*Conversation, error) {
+	return a.convAction(ctx, id, "accept", nil)
+}
+
+// Decline returns an offer to the queue; the router offers it to the next agent.
+func (a *API) Decline(ctx context.Context, id string) (*Conversation, error) {
+	return a.convAction(ctx, id, "decline", nil)
+}
+
+// PickUp assigns a waiting conversation (queued, or left as a message) to this agent, capacity permitting.
+func (a *API) PickUp(ctx context.Context, id string) (*Conversation, error) {
+	return a.convAction(ctx, id, "assign", nil)
+}
+
+// Transfer moves a conversation to an agent (agentID) or to a team's queue (teamID), with an optional
+// internal note for the receiving side.
+func (a *API) Transfer(ctx context.Context, id, agentID, teamID, note string) (*Conversation, error) {
+	return a.convAction(ctx, id, "transfer", map[string]string{"agent_id": agentID, "team_id": teamID, "note": note})
+}
+
+// SetPresence sets this agent's own switch: online, away or offline.
+func (a *API) SetPresence(ctx context.Context, presence string) error {
+	_, err := a.Do(ctx, http.MethodPut, "/api/v1/agents/me/presence", map[string]string{"presence": presence}, nil)
+	return err
+}
+
+// QueuePosition is where a waiting conversation stands.
+type QueuePosition struct {
+	Status         string `json:"status"`
+	Position       int    `json:"position"`         // 1 = next; 0 when not waiting in a queue
+	EstimatedWaitS int    `json:"estimated_wait_s"` // 0 = unknown (nobody who could take it is online)
+}
+
+// Queue returns the conversation's place in its team's queue.
+func (a *API) Queue(ctx context.Context, id string) (*QueuePosition, error) {
+	var q QueuePosition
+	_, err := a.Do(ctx, http.MethodGet, "/api/v1/conversations/"+url.PathEscape(id)+"/queue", nil, &q)
+	return &q, err
 }
 
 // Poll asks for what follows the cursors (id -> last seq), waiting up to timeout.

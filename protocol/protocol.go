@@ -31,6 +31,7 @@ const (
 	TypeError     = "error"     // {ref, code, error, conversation_id, client_msg_id}
 	TypePong      = "pong"
 	TypeActivity  = "activity" // {conversation_id, seq}: a conversation of a subscribed team stream has news (ephemeral)
+	TypeQueue     = "queue"    // {conversation_id, position, estimated_wait_s}: a waiting customer's place in the queue (ephemeral)
 )
 
 // Message types a client may send: text, or note (agents only; never delivered to customers).
@@ -134,6 +135,10 @@ type ServerFrame struct {
 	Name string `json:"name,omitempty"`
 
 	Heads map[string]uint64 `json:"heads,omitempty"`
+
+	// queue: the position (1 = next) and the estimated wait in seconds (0 = unknown: nobody is online)
+	Position       int `json:"position,omitempty"`
+	EstimatedWaitS int `json:"estimated_wait_s,omitempty"`
 
 	// hello
 	Principal  *Principal `json:"principal,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	_ "time/tzdata" // business hours name IANA zones; a minimal host or container may have no zoneinfo
 
 	"github.com/parley-chat/parley/internal/config"
 )

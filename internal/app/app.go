@@ -38,6 +38,7 @@ type App struct {
 	Hub       *hub.Hub
 	Auth      *auth.Service
 	Messaging *messaging.Service
+	Router    *messaging.Router
 	Committer *store.Committer
 	HTTP      *httpapi.Server
 	Metrics   *metrics.Metrics
@@ -107,6 +108,13 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 			}
 		}})
 	a.Messaging.UseCommitter(a.Committer)
+	a.Router = messaging.NewRouter(a.Messaging, messaging.RouterOptions{Grace: cfg.AgentGrace, Log: o.Log,
+		Observe: messaging.RouterObserver{
+			Offer:      func(outcome string) { m.Offers.WithLabelValues(outcome).Inc() },
+			Assigned:   func(waited time.Duration) { m.QueueWait.Observe(waited.Seconds()) },
+			Claim:      func(took time.Duration) { m.AssignLatency.Observe(took.Seconds()) },
+			QueueState: func(team string, n int) { m.QueueLength.WithLabelValues(team).Set(float64(n)) },
+		}})
 	a.HTTP = httpapi.New(httpapi.Deps{Config: cfg, Store: st, Auth: a.Auth, Metrics: m, Log: o.Log,
 		Console: web.ConsoleHandler(), Widget: web.WidgetHandler(), ChatPage: web.ChatPageHandler(),
 		Hub: a.Hub, Messaging: a.Messaging,
@@ -114,7 +122,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBG = stop
-	a.wg.Add(2)
+	a.wg.Add(3)
+	go func() {
+		defer a.wg.Done()
+		a.Router.Run(bg)
+	}()
 	go func() {
 		defer a.wg.Done()
 		maintain(bg, st, o.Log)

@@ -43,10 +43,11 @@ type Node struct {
 
 // Options adjust Start.
 type Options struct {
-	Args    []string // extra serve flags
-	DataDir string   // reuse a data directory (restart tests); "" = a new one
-	DB      string   // reuse a MySQL database (PARLEY_DB form); "" = a new one for kind mysql
-	Addr    string   // listen on this address (restart tests keep the port); "" = any free port
+	Args    []string         // extra serve flags
+	DataDir string           // reuse a data directory (restart tests); "" = a new one
+	DB      string           // reuse a MySQL database (PARLEY_DB form); "" = a new one for kind mysql
+	Addr    string           // listen on this address (restart tests keep the port); "" = any free port
+	Now     func() time.Time // the node's clock; nil = time.Now
 }
 
 // Start runs a node on a fresh database of kind ("sqlite" or "mysql") and stops it when the test ends.
@@ -76,7 +77,7 @@ func Start(t testing.TB, kind string, o Options) *Node {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a, err := app.New(ctx, cfg, app.Options{Log: log, BcryptCost: 4})
+	a, err := app.New(ctx, cfg, app.Options{Log: log, BcryptCost: 4, Now: o.Now})
 	if err != nil {
 		ln.Close()
 		t.Fatalf("start node: %v", err)

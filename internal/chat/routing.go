@@ -142,6 +142,8 @@ type Candidate struct {
 	Used           int // assigned open conversations plus pending offers
 	Weight         int
 	LastAssignedAt time.Time
+	AutoAccept     bool   // assigned at once rather than offered
+	Name           string // for the "joined" system message
 }
 
 // Choose picks the agent for the next conversation: among candidates with a free slot, the lowest load

@@ -38,6 +38,7 @@ type Config struct {
 	CustomerMsgRate  float64       // messages per second a customer may send, sustained
 	CustomerMsgBurst int           // messages a customer may send in a burst
 	Heartbeat        time.Duration // WebSocket ping and head-sequence heartbeat interval
+	AgentGrace       time.Duration // how long an agent whose connections dropped still counts as present
 	UploadMaxBytes   int64         // largest attachment accepted, in bytes
 	Migrate          bool          // apply pending migrations at start (default true)
 }
@@ -99,6 +100,7 @@ func Load(cmd string, args []string, getenv func(string) string, out io.Writer, 
 	fs.Float64Var(&c.CustomerMsgRate, "customer-msg-rate", 2, "messages per second a customer may send, sustained")
 	fs.IntVar(&c.CustomerMsgBurst, "customer-msg-burst", 10, "messages a customer may send in a burst")
 	dur(&c.Heartbeat, "heartbeat", 25*time.Second, "WebSocket ping and head-sequence heartbeat interval")
+	dur(&c.AgentGrace, "agent-grace", time.Minute, "how long an agent whose connections all dropped still counts as present before going offline")
 	fs.Int64Var(&c.UploadMaxBytes, "upload-max-bytes", 10<<20, "largest attachment accepted, in bytes (default 10 MiB)")
 	if extra != nil {
 		extra(fs)
@@ -245,6 +247,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CustomerMsgBurst < 1 || c.CustomerMsgBurst > 100000 {
 		return bad("customer-msg-burst", "%d is not allowed; use 1 to 100000", c.CustomerMsgBurst)
+	}
+	if c.AgentGrace < 2*c.Heartbeat || c.AgentGrace > time.Hour {
+		return bad("agent-grace", "%v is not allowed; use at least twice -heartbeat (%v) and at most 1h", c.AgentGrace, c.Heartbeat)
 	}
 	if c.Heartbeat < time.Second || c.Heartbeat > 5*time.Minute {
 		return bad("heartbeat", "%v is not allowed; use 1s to 5m", c.Heartbeat)

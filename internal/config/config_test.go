@@ -81,6 +81,8 @@ var settings = []setting{
 		bad: "0", allowed: "1 to 100000"},
 	{flag: "heartbeat", get: func(c *config.Config) any { return c.Heartbeat }, def: 25 * time.Second, good: "5s", want: 5 * time.Second,
 		bad: "100ms", allowed: "1s to 5m"},
+	{flag: "agent-grace", get: func(c *config.Config) any { return c.AgentGrace }, def: time.Minute, good: "2m", want: 2 * time.Minute,
+		bad: "10s", allowed: "at least twice -heartbeat"},
 	{flag: "upload-max-bytes", get: func(c *config.Config) any { return c.UploadMaxBytes }, def: int64(10 << 20), good: "2097152", want: int64(2 << 20),
 		bad: "512", allowed: "1024 (1 KiB) to"},
 	{flag: "secret", get: func(c *config.Config) any { return c.Secret }, def: "", good: secret32, want: secret32, secret: true},

@@ -101,6 +101,7 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.msg.AgentChanged(a) // a raised capacity or a new team may drain a queue at once
 	writeJSON(w, http.StatusOK, a)
 }
 

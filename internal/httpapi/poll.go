@@ -39,6 +39,7 @@ type pollResponse struct {
 	Reset    []string               `json:"reset,omitempty"`
 	Receipts []pollReceipt          `json:"receipts,omitempty"`
 	Typing   []protocol.ServerFrame `json:"typing,omitempty"`
+	Queue    []protocol.ServerFrame `json:"queue,omitempty"` // a waiting customer's place: {conversation_id, position, estimated_wait_s}
 }
 
 // poll is the long-poll transport (GET /api/v1/poll?cursor=ID:SEQ,ID:SEQ&epoch=E&timeout=25). It has the
@@ -48,6 +49,9 @@ type pollResponse struct {
 // nothing is kept on the server between polls, so a restart loses nothing.
 func (s *Server) poll(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
+	if p.Agent != nil {
+		s.msg.AgentActive(r.Context(), p.Agent) // a polling agent is connected
+	}
 	q := r.URL.Query()
 	timeout := s.pollTimeout
 	if v := q.Get("timeout"); v != "" {
@@ -170,7 +174,7 @@ func (s *Server) heads(ctx context.Context, cursors []pollCursor) (map[string]ui
 // collect fills resp with what follows each cursor (bounded), the heads and the read cursors.
 func (s *Server) collect(ctx context.Context, p *auth.Principal, cursors []pollCursor, resp *pollResponse) error {
 	budget := pollLimit
-	resp.Messages, resp.Events, resp.Receipts = resp.Messages[:0], resp.Events[:0], nil
+	resp.Messages, resp.Events, resp.Receipts, resp.Queue = resp.Messages[:0], resp.Events[:0], nil, nil
 	for _, c := range cursors {
 		if budget == 0 {
 			break
@@ -187,6 +191,13 @@ func (s *Server) collect(ctx context.Context, p *auth.Principal, cursors []pollC
 				return err
 			}
 			resp.Receipts = append(resp.Receipts, pollReceipt{ConversationID: c.key, CustomerSeq: cr, AgentSeq: ar})
+			if p.Customer != nil {
+				if conv, err := s.store.Conversation(ctx, c.key); err == nil {
+					if f := s.msg.QueueFrame(ctx, conv); f != nil {
+						resp.Queue = append(resp.Queue, *f)
+					}
+				}
+			}
 		} else {
 			evs, err := s.msg.Events(ctx, c.key, c.lastSeq, budget)
 			if err != nil {

@@ -199,6 +199,16 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.anyPrincipal(s.closeConversation))
 	s.attachmentRoutes(mux)
 
+	// Routing: offers, pick-up, transfer, presence, the supervisors' live view.
+	mux.HandleFunc("POST /api/v1/conversations/{id}/accept", s.agentOnly(s.acceptOffer))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/decline", s.agentOnly(s.declineOffer))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.agentOnly(s.pickUp))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/transfer", s.agentOnly(s.transfer))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/queue", s.anyPrincipal(s.queuePosition))
+	mux.HandleFunc("PUT /api/v1/agents/me/presence", s.agentOnly(s.setPresence))
+	mux.HandleFunc("GET /api/v1/agents/me/conversations", s.agentOnly(s.myConversations))
+	mux.HandleFunc("GET /api/v1/routing/state", s.agentOnly(s.routingState))
+
 	// Real-time transports with one semantics.
 	mux.HandleFunc("GET /api/v1/ws", s.serveWS)
 	mux.HandleFunc("GET /api/v1/poll", s.anyPrincipal(s.poll))

@@ -172,18 +172,24 @@ func (s *Server) track(c *wsConn, add bool) {
 }
 
 func (c *wsConn) authenticated(p *auth.Principal, ref string) {
-	c.mu.Lock()
-	c.p = p
-	c.mu.Unlock()
-	c.s.hub.Register(p.ID(), c)
 	pr := &protocol.Principal{Kind: string(p.Kind), ID: p.ID()}
 	if p.Agent != nil {
 		pr.Name, pr.Role = p.Agent.Name, string(p.Agent.Role)
 	} else {
 		pr.Name, pr.SiteID = p.Customer.Name, p.Session.SiteID
 	}
-	c.send(protocol.ServerFrame{Type: protocol.TypeHello, Ref: ref, Epoch: c.s.msg.Epoch(), Principal: pr,
+	hello := messaging.Marshal(protocol.ServerFrame{Type: protocol.TypeHello, Ref: ref, Epoch: c.s.msg.Epoch(), Principal: pr,
 		HeartbeatS: int(c.s.heartbeat / time.Second)})
+	c.s.hub.Register(p.ID(), c)
+	// The principal and the hello in one step: nothing for an authenticated connection (a heartbeat) can be
+	// queued before the hello.
+	c.mu.Lock()
+	c.p = p
+	c.enqueueLocked(hello)
+	c.mu.Unlock()
+	if p.Agent != nil {
+		c.s.msg.AgentConnected(c.sendCtx, p.Agent) // presence follows the agent's connections
+	}
 }
 
 func (c *wsConn) principal() *auth.Principal {
@@ -404,6 +410,14 @@ func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.C
 	}
 	for _, cur := range f.Subscriptions {
 		c.resume(ctx, p, f.ID, cur)
+		if p.Customer != nil && cur.ConversationID != "" {
+			// A customer waiting in the queue learns their place at once; later changes are pushed.
+			if conv, err := c.s.msg.Conversation(ctx, p, cur.ConversationID); err == nil {
+				if qf := c.s.msg.QueueFrame(ctx, conv); qf != nil {
+					c.send(*qf)
+				}
+			}
+		}
 	}
 }
 
@@ -564,6 +578,7 @@ func (c *wsConn) Deliver(d *hub.Delivery) {
 	}
 	if sub.replaying && d.Seq > 0 {
 		if len(sub.pending) >= maxPending {
+			c.s.metrics.SlowConsumers.Inc()
 			c.kickLocked(protocol.CloseSlowConsumer, "too far behind")
 			return
 		}
@@ -714,6 +729,9 @@ func (c *wsConn) cleanup() {
 	}
 	if p != nil {
 		c.s.hub.Unregister(p.ID(), c)
+		if p.Agent != nil {
+			c.s.msg.AgentDisconnected(p.Agent)
+		}
 	}
 	c.s.track(c, false)
 }

@@ -33,6 +33,7 @@ type Service struct {
 	committer *store.Committer
 	hub       *hub.Hub
 	o         Options
+	router    *Router // set by NewRouter; nil in a node that does not route
 
 	customerLimit *ratelimit.Keyed
 	agentLimit    *ratelimit.Keyed
@@ -191,6 +192,25 @@ func (s *Service) Start(ctx context.Context, p *auth.Principal, in StartInput) (
 		return nil, false, err
 	}
 	s.publishEvents(events)
+	if created && conv.Status == chat.StatusQueued {
+		left, err := s.leaveIfUnavailable(ctx, site, conv)
+		if err != nil {
+			return nil, false, err
+		}
+		if left {
+			if conv, err = s.st.Conversation(ctx, conv.ID); err != nil {
+				return nil, false, err
+			}
+		} else if s.router != nil {
+			// Route at once, so the answer already says whether an agent took it.
+			if err := s.router.Drain(ctx, conv.TeamID); err != nil {
+				s.router.Notify(conv.TeamID)
+			}
+			if conv, err = s.st.Conversation(ctx, conv.ID); err != nil {
+				return nil, false, err
+			}
+		}
+	}
 	return conv, created, nil
 }
 
@@ -216,6 +236,8 @@ type Pending struct {
 	typ   string
 	wait  func(ctx context.Context) store.SendResult
 	err   error
+	// reopen, for a customer's message, reopens a conversation closed within the reopen window and sends again.
+	reopen func(ctx context.Context) *Pending
 }
 
 // Wait returns the acknowledgement, or the reason there is none. When ctx ends first the outcome is unknown.
@@ -224,6 +246,11 @@ func (pd *Pending) Wait(ctx context.Context) (store.SendResult, error) {
 		return store.SendResult{}, pd.err
 	}
 	res := pd.wait(ctx)
+	if chat.ErrorCode(res.Err) == chat.CodeClosed && pd.reopen != nil {
+		if again := pd.reopen(ctx); again != nil {
+			return again.Wait(ctx)
+		}
+	}
 	if res.Err != nil {
 		return res, res.Err
 	}
@@ -285,6 +312,16 @@ func (s *Service) SendAsync(ctx context.Context, p *auth.Principal, in SendInput
 		return fail(err)
 	}
 	pd.wait = wait
+	if p.Customer != nil {
+		pd.reopen = func(ctx context.Context) *Pending {
+			if ok, err := s.reopen(ctx, in.ConversationID); err != nil || !ok {
+				return nil
+			}
+			again := s.SendAsync(ctx, p, in)
+			again.reopen = nil // once
+			return again
+		}
+	}
 	return pd
 }
 
@@ -400,15 +437,10 @@ func (s *Service) Close(ctx context.Context, p *auth.Principal, convID string) (
 	} else {
 		by.ID, by.Name = p.Agent.ID, p.Agent.Name
 	}
-	conv, msg, events, err := s.st.CloseConversation(ctx, conv.ID, by)
-	if err != nil {
+	if err := s.closeBy(ctx, conv, by); err != nil {
 		return nil, err
 	}
-	if msg != nil {
-		s.hub.Publish(ctx, MessageDelivery(msg, s.st.Epoch()))
-	}
-	s.publishEvents(events)
-	return conv, nil
+	return s.st.Conversation(ctx, conv.ID)
 }
 
 // Heads returns the current head of each conversation and stream, for heartbeats and long-poll answers.

@@ -29,6 +29,11 @@ type Metrics struct {
 	AckLatency        *prometheus.HistogramVec // parley_ack_latency_seconds{channel}
 	Resumes           *prometheus.CounterVec   // parley_resumes_total{outcome}
 	SlowConsumers     prometheus.Counter       // parley_slow_consumer_disconnects_total
+
+	QueueLength   *prometheus.GaugeVec   // parley_queue_length{team}
+	QueueWait     prometheus.Histogram   // parley_queue_wait_seconds
+	Offers        *prometheus.CounterVec // parley_offers_total{outcome}
+	AssignLatency prometheus.Histogram   // parley_assignment_latency_seconds
 }
 
 // New registers the Go and process collectors and Parley's own metrics on a new registry.
@@ -98,6 +103,25 @@ func New() *Metrics {
 		Name: "parley_slow_consumer_disconnects_total",
 		Help: "Connections closed because the client did not read its frames fast enough (it resumes without loss).",
 	})
+	m.QueueLength = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "parley_queue_length",
+		Help: "Conversations waiting in a team's queue, as of the router's last sweep.",
+	}, []string{"team"})
+	m.QueueWait = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_queue_wait_seconds",
+		Help:    "Time from entering the queue to being assigned to an agent.",
+		Buckets: []float64{0.1, 0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600},
+	})
+	m.Offers = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "parley_offers_total",
+		Help: "Offers of conversations to agents that ended, by outcome: accepted, declined, expired, withdrawn.",
+	}, []string{"outcome"})
+	m.AssignLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_assignment_latency_seconds",
+		Help:    "Time the router takes to choose an agent and claim the slot (one atomic database transaction).",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+	r.MustRegister(m.QueueLength, m.QueueWait, m.Offers, m.AssignLatency)
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Panics, m.Logins, m.MessagesReceived, m.MessagesDelivered,
 		m.FramesSent, m.Connections, m.CommitBatch, m.CommitDuration, m.CommitErrors, m.AckLatency, m.Resumes, m.SlowConsumers)
 	return m

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,18 +37,24 @@ func TestHalfOpenConnectionIsClosed(t *testing.T) {
 // A client that stops reading while messages flow is disconnected as a slow consumer; memory held for it is
 // bounded, and when it comes back it resumes with nothing lost.
 func TestSlowConsumerIsDroppedAndResumes(t *testing.T) {
-	n := apptest.Start(t, "sqlite", apptest.Options{Args: []string{"-customer-msg-rate", "10000", "-customer-msg-burst", "100000"}})
+	// A heartbeat longer than the flood takes (under -race too), so the stalled client is dropped for its full
+	// queue, not for missing pongs.
+	n := apptest.Start(t, "sqlite", apptest.Options{Args: []string{"-customer-msg-rate", "10000", "-customer-msg-burst", "100000",
+		"-heartbeat", "20s"}})
 	cust, conv := customerConv(t, n, "flood")
 	h := checker.New()
 	var stalled atomic.Bool
 	stalled.Store(true)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	slow := n.Dial(agent(t, n, "slow"), client.WebSocket, client.Options{OnMessage: func(m protocol.Message) {
 		if stalled.Load() {
 			<-release // a client that stops reading: its receive goroutine blocks
 		}
 		h.Applied("slow", m)
 	}})
+	t.Cleanup(unblock) // runs before the client's Close (cleanups run last-in first-out), even after a failure
 	h.Subscribed("slow", conv.ID, 0)
 	if err := slow.Subscribe(conv.ID, 0); err != nil {
 		t.Fatal(err)
@@ -92,7 +99,7 @@ func TestSlowConsumerIsDroppedAndResumes(t *testing.T) {
 	}
 	t.Logf("disconnected after %v", time.Since(start))
 	stalled.Store(false)
-	close(release)
+	unblock()
 	waitCaughtUp(t, []*client.Client{slow}, conv.ID, uint64(total))
 	t.Logf("caught up after %v", time.Since(start))
 	if r := h.Check(map[string][]protocol.Message{conv.ID: allMessages(t, n.Admin, conv.ID)}); !r.Clean() {

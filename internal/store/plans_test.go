@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/google/uuid"
 	"regexp"
 	"slices"
 	"strings"
@@ -85,6 +86,30 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.convID, 5, 100}},
 		{name: "latest messages", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
 			args: []any{f.convID, 100}},
+
+		// Routing (store/routing.go).
+		{name: "team queue", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
+			args: []any{f.teamID, 50}},
+		{name: "queue positions", sql: "SELECT id FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
+			args: []any{f.teamID, 1000}},
+		{name: "queue position of one", sql: `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
+			AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`, args: []any{f.teamID, 0, 0, 1, 1, f.convID}},
+		{name: "queue length", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", args: []any{f.teamID}},
+		{name: "expired offers", sql: "SELECT id, offered_to FROM conversations WHERE status = 'offered' AND offer_expires_at <= ? LIMIT ?", args: []any{1, 200}},
+		{name: "overdue queued", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' AND queued_at < ? ORDER BY priority DESC, queued_at LIMIT 100",
+			args: []any{f.teamID, 1}},
+		{name: "inactive conversations", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND last_message_at < ? ORDER BY last_message_at LIMIT ?",
+			args: []any{"assigned", 1, 200}},
+		{name: "handling times", sql: "SELECT closed_at, assigned_at FROM conversations WHERE team_id = ? AND closed_at > 0 ORDER BY closed_at DESC LIMIT 50",
+			args: []any{f.teamID}},
+		{name: "assigned to an agent", sql: "SELECT " + convCols + " FROM conversations WHERE agent_id = ? AND status = 'assigned' ORDER BY last_message_at DESC LIMIT ?",
+			args: []any{f.agentID, 200}},
+		{name: "offered to an agent", sql: "SELECT " + convCols + " FROM conversations WHERE status = 'offered' AND offered_to = ? LIMIT ?",
+			args: []any{f.agentID, 200}},
+		{name: "team state counts", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = ?", args: []any{f.teamID, "pending"}},
+		{name: "oldest waiting", sql: "SELECT min(queued_at) FROM conversations WHERE team_id = ? AND status IN ('queued', 'offered')", args: []any{f.teamID}},
+		{name: "last offer let go", sql: `SELECT agent_id FROM offers WHERE conversation_id = ? AND outcome IN ('declined', 'expired')
+			AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1`, args: []any{f.convID, 1}},
 	}
 }
 
@@ -219,6 +244,34 @@ func seedForPlans(t *testing.T, s *Store, auditRows int) planFixture {
 			t.Fatal(err)
 		}
 		f.customerID, f.convID = c.ID, conv.ID
+	}
+	// History: most conversations of a real deployment are closed. The queue's queries must stay on their index
+	// however many there are.
+	closed := auditRows / 20
+	err = s.tx(ctx, "seed closed conversations", func(tx *sql.Tx) error {
+		const batch = 500
+		for b := 0; b < closed; b += batch {
+			var q strings.Builder
+			q.WriteString(`INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq,
+				created_at, updated_at, last_message_at, closed_at, queued_at, assigned_at) VALUES `)
+			var args []any
+			for i := b; i < min(b+batch, closed); i++ {
+				if i > b {
+					q.WriteString(", ")
+				}
+				q.WriteString("(?, ?, ?, ?, ?, ?, 'web', 0, 0, ?, ?, ?, ?, ?, ?)")
+				id, _ := uuid.NewV7()
+				args = append(args, id.String(), f.siteID, f.customerID, team.ID, f.agentID, "closed",
+					int64(1_000_000+i), int64(1_000_000+i), int64(1_500_000+i), int64(2_000_000+i), int64(1_000_000+i), int64(1_000_100+i))
+			}
+			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	analyze := []string{"ANALYZE"}
 	if s.d.name() == "mysql" {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
@@ -55,7 +56,7 @@ func (s *Store) lockQueue(ctx context.Context, tx *sql.Tx, teamID string) error 
 // Candidates returns the agents of a team who may receive a conversation now: online, enabled and seen
 // since cutoff.
 func (s *Store) Candidates(ctx context.Context, teamID string, cutoff time.Time) ([]chat.Candidate, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.capacity, a.slots_used, a.weight, a.last_assigned_at
+	rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.capacity, a.slots_used, a.weight, a.last_assigned_at, a.auto_accept, a.name
 		FROM team_members m JOIN agents a ON a.id = m.agent_id
 		WHERE m.team_id = ? AND a.presence = 'online' AND a.disabled_at IS NULL AND a.last_seen >= ?`, teamID, ms(cutoff))
 	if err != nil {
@@ -66,7 +67,7 @@ func (s *Store) Candidates(ctx context.Context, teamID string, cutoff time.Time)
 	for rows.Next() {
 		var c chat.Candidate
 		var last int64
-		if err := rows.Scan(&c.ID, &c.Capacity, &c.Used, &c.Weight, &last); err != nil {
+		if err := rows.Scan(&c.ID, &c.Capacity, &c.Used, &c.Weight, &last, &c.AutoAccept, &c.Name); err != nil {
 			return nil, s.wrap("read candidates", err)
 		}
 		c.LastAssignedAt = fromMS(last)
@@ -102,13 +103,17 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, teamID string, limit in
 	return out, rows.Err()
 }
 
-// letGo reports whether agent already declined or let expire an offer of conv since it last entered the
-// queue: such a conversation is offered to others first.
+// letGo reports whether agent was the last to decline or let expire an offer of conv since it last entered
+// the queue: such a conversation goes to another agent first, and comes back to them only after another
+// agent has had it offered too (so a lone agent who declined is not offered it again at once).
 func (s *Store) letGo(ctx context.Context, tx *sql.Tx, conv *chat.Conversation, agentID string) (bool, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM offers WHERE conversation_id = ? AND agent_id = ?
-		AND outcome IN ('declined', 'expired') AND created_at >= ?`, conv.ID, agentID, ms(conv.QueuedAt)).Scan(&n)
-	return n > 0, err
+	var last string
+	err := tx.QueryRowContext(ctx, `SELECT agent_id FROM offers WHERE conversation_id = ? AND outcome IN ('declined', 'expired')
+		AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1`, conv.ID, ms(conv.QueuedAt)).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return last == agentID, err
 }
 
 // ClaimInput says who claims the next conversation of a team, and how.
@@ -116,8 +121,10 @@ type ClaimInput struct {
 	TeamID     string
 	AgentID    string
 	AgentName  string
-	AutoAccept bool          // assign at once; else offer until now+OfferFor
-	OfferFor   time.Duration // the offer deadline from now
+	AutoAccept bool                              // assign at once; else offer until now+OfferFor(site)
+	OfferFor   func(siteID string) time.Duration // the offer deadline from now, by the conversation's site
+	// IgnoreLetGo offers the queue's head even to the agent who last declined it or let it expire.
+	IgnoreLetGo bool
 }
 
 // ClaimNext gives the first conversation of the team's queue that the agent has not already let go to the
@@ -136,6 +143,10 @@ func (s *Store) ClaimNext(ctx context.Context, in ClaimInput) (*Change, error) {
 		}
 		var conv *chat.Conversation
 		for _, c := range queue {
+			if in.IgnoreLetGo {
+				conv = c
+				break
+			}
 			gone, err := s.letGo(ctx, tx, c, in.AgentID)
 			if err != nil {
 				return err
@@ -156,7 +167,7 @@ func (s *Store) ClaimNext(ctx context.Context, in ClaimInput) (*Change, error) {
 		if in.AutoAccept {
 			return s.assign(ctx, tx, ch, in.AgentID, in.AgentName, now, chat.StatusQueued)
 		}
-		conv.Status, conv.OfferedTo, conv.OfferExpiresAt, conv.UpdatedAt = chat.StatusOffered, in.AgentID, now.Add(in.OfferFor), now
+		conv.Status, conv.OfferedTo, conv.OfferExpiresAt, conv.UpdatedAt = chat.StatusOffered, in.AgentID, now.Add(in.OfferFor(conv.SiteID)), now
 		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'offered', offered_to = ?, offer_expires_at = ?, updated_at = ?
 			WHERE id = ? AND status = 'queued'`, in.AgentID, ms(conv.OfferExpiresAt), ms(now), conv.ID)
 		if err != nil {
@@ -831,4 +842,73 @@ func (s *Store) OfferOutcomes(ctx context.Context) (map[string]int, error) {
 		out[o] = n
 	}
 	return out, s.wrap("read offers", rows.Err())
+}
+
+// HandlingTime returns the mean time from assignment to close of a team's last 50 closed conversations, and
+// how many there were; the queue's wait estimate is built on it.
+func (s *Store) HandlingTime(ctx context.Context, teamID string) (time.Duration, int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT closed_at, assigned_at FROM conversations
+		WHERE team_id = ? AND closed_at > 0 ORDER BY closed_at DESC LIMIT 50`, teamID)
+	if err != nil {
+		return 0, 0, s.wrap("read handling times", err)
+	}
+	defer rows.Close()
+	var total int64
+	n := 0
+	for rows.Next() {
+		var closed int64
+		var assigned sql.NullInt64
+		if err := rows.Scan(&closed, &assigned); err != nil {
+			return 0, 0, s.wrap("read handling times", err)
+		}
+		if assigned.Valid && assigned.Int64 > 0 && closed > assigned.Int64 {
+			total += closed - assigned.Int64
+			n++
+		}
+	}
+	if err := rows.Err(); err != nil || n == 0 {
+		return 0, 0, s.wrap("read handling times", err)
+	}
+	return time.Duration(total/int64(n)) * time.Millisecond, n, nil
+}
+
+// AgentConversations returns what an agent holds: the conversations assigned to them and those offered to
+// them, most recent activity first.
+func (s *Store) AgentConversations(ctx context.Context, agentID string, limit int) ([]*chat.Conversation, error) {
+	var out []*chat.Conversation
+	for _, q := range []string{
+		"SELECT " + convCols + " FROM conversations WHERE agent_id = ? AND status = 'assigned' ORDER BY last_message_at DESC LIMIT ?",
+		"SELECT " + convCols + " FROM conversations WHERE status = 'offered' AND offered_to = ? LIMIT ?",
+	} {
+		rows, err := s.r.QueryContext(ctx, q, agentID, limit)
+		if err != nil {
+			return nil, s.wrap("read agent conversations", err)
+		}
+		convs, err := s.scanConversations(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, convs...)
+	}
+	return out, nil
+}
+
+// DB is the read pool, for tests and tools that check the database directly.
+func (s *Store) DB() *sql.DB { return s.r }
+
+// QueuePosition returns a queued conversation's place in its team's queue (1 = next), counted on the queue
+// index, so it costs the same however long the queue is.
+func (s *Store) QueuePosition(ctx context.Context, c *chat.Conversation) (int, error) {
+	var ahead int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
+		AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`,
+		c.TeamID, c.Priority, c.Priority, ms(c.QueuedAt), ms(c.QueuedAt), c.ID).Scan(&ahead)
+	return ahead + 1, s.wrap("read queue position", err)
+}
+
+// QueueLength counts the conversations waiting in a team's queue.
+func (s *Store) QueueLength(ctx context.Context, teamID string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", teamID).Scan(&n)
+	return n, s.wrap("read queue length", err)
 }

@@ -88,6 +88,8 @@ export interface PollAnswer {
   heads?: Record<string, number>;
   reset?: string[];
   receipts?: { conversation_id: string; customer_read_seq: number; agent_read_seq: number }[];
+  /** A waiting conversation's place in the queue: frames of type "queue". */
+  queue?: ServerFrame[];
   typing?: ServerFrame[];
 }
 

@@ -277,6 +277,7 @@ export class Connection {
       this.o.frame({ type: "read", conversation_id: id, side: "customer", seq: r.customer_read_seq });
     }
     for (const t of a.typing ?? []) this.o.frame(t);
+    for (const q of a.queue ?? []) this.o.frame(q);
     if (a.heads) this.o.frame({ type: "heartbeat", heads: a.heads });
   }
 }

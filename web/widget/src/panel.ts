@@ -395,7 +395,8 @@ export function mount(root: ShadowRoot, opts: PanelOptions): Panel {
     }
 
     // Subtitle and banner: the connection first, then where the conversation stands.
-    const status = s.conv?.status;
+    // "offered": an agent has been asked to take it; for the customer that is still waiting.
+    const status = s.conv?.status === "offered" ? "queued" : s.conv?.status;
     sub.textContent = s.phase === "chat" && !s.online ? t.connecting : s.agentName || (status === "queued" ? t.waiting : "");
     let bannerText = "";
     let info = true;

@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/messaging"
+	"github.com/parley-chat/parley/protocol"
+)
+
+func (s *Server) acceptOffer(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.Accept(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	s.conversationResult(w, r, conv, err)
+}
+
+func (s *Server) declineOffer(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.Decline(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	s.conversationResult(w, r, conv, err)
+}
+
+func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.PickUp(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	s.conversationResult(w, r, conv, err)
+}
+
+type transferRequest struct {
+	AgentID     string `json:"agent_id"`
+	TeamID      string `json:"team_id"`
+	Note        string `json:"note"`
+	ClientMsgID string `json:"client_msg_id"`
+}
+
+func (s *Server) transfer(w http.ResponseWriter, r *http.Request) {
+	var in transferRequest
+	if err := decodeJSON(w, r, &in, 32<<10); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	conv, err := s.msg.Transfer(r.Context(), principalOf(r.Context()), r.PathValue("id"),
+		messaging.TransferInput{ToAgent: in.AgentID, ToTeam: in.TeamID, Note: in.Note, ClientMsgID: in.ClientMsgID})
+	s.conversationResult(w, r, conv, err)
+}
+
+func (s *Server) conversationResult(w http.ResponseWriter, r *http.Request, conv *chat.Conversation, err error) {
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, conversationResponse{Conversation: conv, Epoch: s.msg.Epoch()})
+}
+
+// queuePosition answers where a waiting conversation stands: {position, estimated_wait_s}, or 0s when it is not
+// waiting in a queue.
+func (s *Server) queuePosition(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.Conversation(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	f := s.msg.QueueFrame(r.Context(), conv)
+	if f == nil {
+		f = &protocol.ServerFrame{Type: protocol.TypeQueue, ConversationID: conv.ID}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversation_id": conv.ID, "status": conv.Status,
+		"position": f.Position, "estimated_wait_s": f.EstimatedWaitS})
+}
+
+type presenceRequest struct {
+	Presence chat.Presence `json:"presence"`
+}
+
+func (s *Server) setPresence(w http.ResponseWriter, r *http.Request) {
+	var in presenceRequest
+	if err := decodeJSON(w, r, &in, 1<<10); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p := principalOf(r.Context())
+	if err := s.msg.SetPresence(r.Context(), p, in.Presence); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	a, err := s.store.Agent(r.Context(), p.Agent.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) routingState(w http.ResponseWriter, r *http.Request) {
+	st, err := s.msg.RoutingState(r.Context(), principalOf(r.Context()))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// myConversations lists what the agent holds: assigned conversations and pending offers.
+func (s *Server) myConversations(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	convs, err := s.store.AgentConversations(r.Context(), p.Agent.ID, 200)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs, "epoch": s.msg.Epoch()})
+}
