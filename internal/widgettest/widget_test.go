@@ -168,10 +168,36 @@ func TestWidget(t *testing.T) {
 		e.openWidget(t, tb, "Zoë Customer")
 		conv := tb.conversationOf(e.node.SiteKey)
 		tb.waitText("Welcome to Parley Shop! How can we help?")
+		// Nobody is online yet: the customer waits in the queue and sees their place, pushed by the router.
+		tb.waitFor("the queue position", `function(){ const b = this.querySelector(".banner");
+			return !!b && !b.hidden && b.textContent === "You are number 1 in the queue"; }`)
+		if sub := tb.text(".sub"); sub != "Waiting for an agent…" {
+			t.Errorf("header subtitle while queued %q", sub)
+		}
+		// The agent comes online: the router offers them the conversation, they accept, the customer sees them join.
 		agent := e.dialAgent(t)
 		if err := agent.c.Subscribe(conv, 0); err != nil {
 			t.Fatal(err)
 		}
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			c, err := e.agent.Conversation(context.Background(), conv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Status == "offered" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the conversation was not offered to the agent who came online: %s", c.Status)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if _, err := e.agent.Accept(context.Background(), conv); err != nil {
+			t.Fatal(err)
+		}
+		tb.waitText("li joined the conversation")
+		tb.waitFor("the queue banner to go", `function(){ return this.querySelector(".banner").hidden && this.querySelector(".sub").textContent === "li"; }`)
 
 		// The customer writes; the agent receives it; the widget shows it sent, then read.
 		tb.click("textarea")
