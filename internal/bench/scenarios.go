@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -372,23 +373,23 @@ func s4(ctx context.Context, r *Runner) error {
 	return r.steadyChat(ctx, cfg, d, during, 60*time.Second)
 }
 
-// s5 creates conversations at an offered rate; the agents of the team follow the team's event stream and the
-// latency runs from the intended creation to each agent's conversation.created event.
-//
-// TODO(routing): when routing lands, measure create → assigned agent's conversation.assigned event on the
-// agent stream instead, and check that no agent holds more than its capacity.
+// s5 creates conversations at an offered rate and lets the router assign them: the agents (auto-accept, with
+// room for their share) follow their own event streams, and the latency runs from the intended creation to
+// the assigned agent's conversation.assigned event. After the run no agent may hold more than its capacity.
 func s5(ctx context.Context, r *Runner) error {
 	rate := float64(r.pick(1000, 200))
 	if r.o.Rate > 0 {
 		rate = r.o.Rate
 	}
 	d := r.pickD(20*time.Second, 5*time.Second)
-	nAgents := r.pick(10, 5)
+	nAgents := r.pick(20, 5)
 	if r.o.Agents > 0 {
 		nAgents = r.o.Agents
 	}
 	n := int(rate * d.Seconds())
-	agents, err := r.setup.Agents(ctx, "agent", nAgents)
+	// Room for everyone's share (the router spreads by load), within the largest capacity an agent may have.
+	capacity := min((n+nAgents-1)/nAgents+10, 1000)
+	agents, err := r.setup.AgentsWith(ctx, "agent", nAgents, capacity, true)
 	if err != nil {
 		return err
 	}
@@ -397,9 +398,11 @@ func s5(ctx context.Context, r *Runner) error {
 		return err
 	}
 	r.setup.Close()
-	stream := "team:" + r.setup.TeamID
 	spec := EngineSpec{URL: r.srv.URL, MinBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}
+	var streams []string
 	for j, a := range agents {
+		stream := "agent:" + a.ID
+		streams = append(streams, stream)
 		spec.Clients = append(spec.Clients, ClientSpec{ID: fmt.Sprintf("a%d", j), Kind: "agent", Principal: a.ID,
 			Token: a.Token, Streams: []string{stream}, IP: LocalIP(20000 + j).String()})
 	}
@@ -415,7 +418,7 @@ func s5(ctx context.Context, r *Runner) error {
 	var lastNotify, lastCreated time.Time
 	e := NewEngine(spec)
 	e.OnEvent = func(ev protocol.Event, at time.Time) {
-		if ev.Kind != "conversation.created" {
+		if ev.Kind != "conversation.assigned" {
 			return
 		}
 		var c struct {
@@ -495,10 +498,13 @@ func s5(ctx context.Context, r *Runner) error {
 		}(k, t)
 	}
 	wg.Wait()
-	// Wait for the events to reach every agent.
+	// Wait for every assignment to reach its agent.
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if e.events.Load() >= created.Load()*int64(nAgents) {
+		mu.Lock()
+		nn := len(notified)
+		mu.Unlock()
+		if int64(nn) >= created.Load() {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -515,18 +521,24 @@ func s5(ctx context.Context, r *Runner) error {
 		return err
 	}
 	defer db.Close()
-	sc, err := StreamHead(ctx, db, stream)
+	stored := map[string]*StoredConv{}
+	for _, stream := range streams {
+		if stored[stream], err = StreamHead(ctx, db, stream); err != nil {
+			return err
+		}
+	}
+	v := Verify(stored, nil, res.Receivers)
+	over, err := agentsOverCapacity(ctx, db)
 	if err != nil {
 		return err
 	}
-	v := Verify(map[string]*StoredConv{stream: sc}, nil, res.Receivers)
 	mu.Lock()
 	nNotified := len(notified)
 	mu.Unlock()
 	r.fillVerdict(v, res)
 	r.res.Lost = int64(v.Lost()+v.DBGaps) + max(0, created.Load()-int64(nNotified))
 	r.res.Sent, r.res.Acked, r.res.Delivered = int64(n), created.Load(), e.events.Load()
-	r.res.Errors = errs.Load()
+	r.res.Errors = errs.Load() + int64(over) // an agent over capacity fails the run like a lost message
 	if len(codes) > 0 {
 		r.res.Extra["error_codes"] = codes
 	}
@@ -539,11 +551,21 @@ func s5(ctx context.Context, r *Runner) error {
 	r.res.LatencyMS = hist.Summary()
 	r.res.Extra["first_agent_latency_ms"] = first.Summary()
 	r.res.Extra["create_http_latency_ms"] = httpHist.Summary()
-	r.res.Extra["agents_over_capacity"] = nil
-	r.res.Extra["routing"] = "not built yet: every agent of the team follows team:<id> and the latency is to its conversation.created event (TODO: switch to assignment events)"
-	r.res.Params["agents"], r.res.Params["conversations"] = nAgents, n
-	r.logf("created %d conversations (%d errors), notified %d; p99 %.2f ms to each agent", created.Load(), errs.Load(), nNotified, r.res.LatencyMS.P99)
+	r.res.Extra["agents_over_capacity"] = over
+	r.res.Extra["routing"] = "auto-accept agents, each following agent:<id>; latency to the assigned agent's conversation.assigned event"
+	r.res.Params["agents"], r.res.Params["conversations"], r.res.Params["capacity"] = nAgents, n, capacity
+	r.logf("created %d conversations (%d errors), assigned and notified %d; p99 %.2f ms; %d agents over capacity",
+		created.Load(), errs.Load(), nNotified, r.res.LatencyMS.P99, over)
 	return nil
+}
+
+// agentsOverCapacity counts the agents holding more conversations (assigned, or offered) than their capacity,
+// by the slot counter or by what the conversations say.
+func agentsOverCapacity(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT count(*) FROM agents a WHERE a.slots_used > a.capacity OR a.capacity <
+		(SELECT count(*) FROM conversations c WHERE (c.agent_id = a.id AND c.status = 'assigned') OR (c.offered_to = a.id AND c.status = 'offered'))`).Scan(&n)
+	return n, err
 }
 
 // s6 fills the store with history (seeded straight into the database while the server is stopped), then

@@ -163,6 +163,11 @@ func retry(ctx context.Context, fn func() error) error {
 // Agents creates n agents in the default team and logs each in (from its own source address: logins are
 // limited per IP).
 func (s *Setup) Agents(ctx context.Context, prefix string, n int) ([]*Account, error) {
+	return s.AgentsWith(ctx, prefix, n, 100, false)
+}
+
+// AgentsWith creates and logs in n agents of the default team with the given capacity and auto-accept.
+func (s *Setup) AgentsWith(ctx context.Context, prefix string, n, capacity int, autoAccept bool) ([]*Account, error) {
 	out := make([]*Account, n)
 	start := time.Now()
 	err := parallel(ctx, n, 4, func(ctx context.Context, i int) error {
@@ -171,7 +176,7 @@ func (s *Setup) Agents(ctx context.Context, prefix string, n int) ([]*Account, e
 		if out[i] == nil {
 			_, err := s.Admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": email,
 				"name": fmt.Sprintf("Agent %s%d", prefix, i), "password": s.Password, "role": "agent",
-				"teams": []string{s.TeamID}, "capacity": 100}, &a)
+				"teams": []string{s.TeamID}, "capacity": capacity, "auto_accept": autoAccept}, &a)
 			if err != nil && client.Code(err) != "conflict" {
 				return fmt.Errorf("create agent %s: %w", email, err)
 			}

@@ -684,20 +684,26 @@ func (s *Store) SetAvailability(ctx context.Context, agentID string, a chat.Pres
 // VanishedAgents lists agents shown as present but not seen since cutoff: their connections dropped and the
 // grace period passed.
 func (s *Store) VanishedAgents(ctx context.Context, cutoff time.Time) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM agents WHERE presence <> 'offline' AND last_seen < ?", ms(cutoff))
+	out, err := s.textColumn(ctx, "SELECT id FROM agents WHERE presence <> 'offline' AND last_seen < ?", ms(cutoff))
+	return out, s.wrap("read vanished agents", err)
+}
+
+// textColumn runs a query of one text column and returns its values.
+func (s *Store) textColumn(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, s.wrap("read vanished agents", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.wrap("read vanished agents", err)
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, v)
 	}
-	return out, s.wrap("read vanished agents", rows.Err())
+	return out, rows.Err()
 }
 
 // AgentGone sets an agent who vanished offline (unless they came back since cutoff) and hands back what they
@@ -809,20 +815,8 @@ func (s *Store) TeamStates(ctx context.Context) ([]TeamState, error) {
 // QueuePositions returns the queued conversations of a team in service order (their index + 1 is their
 // position), at most limit.
 func (s *Store) QueuePositions(ctx context.Context, teamID string, limit int) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
-	if err != nil {
-		return nil, s.wrap("read queue", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, s.wrap("read queue", err)
-		}
-		out = append(out, id)
-	}
-	return out, s.wrap("read queue", rows.Err())
+	out, err := s.textColumn(ctx, "SELECT id FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
+	return out, s.wrap("read queue", err)
 }
 
 // OfferOutcomes counts offers by outcome ("" = still pending).
