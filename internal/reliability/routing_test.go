@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -581,202 +582,217 @@ func TestRoutingSiteLimits(t *testing.T) {
 // Hundreds of customers start conversations at once, on two nodes sharing one MariaDB (one node on SQLite),
 // while agents come and go, accept, decline, let offers expire and close at random. A monitor checks at every
 // step that no agent holds more than their capacity and that no conversation is held twice; after it settles,
-// nothing waits while an eligible agent has a free slot, and every offer ended.
+// nothing waits while an eligible agent has a free slot, and every offer ended. The nodes are complete nodes in
+// this process (own store pools, router, hub, HTTP server) sharing only the database; routing_process_test.go
+// runs the same storm against two `parley serve` processes.
 func TestRoutingConcurrency(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, kind string) {
 		nodes := twoNodes(t, kind)
+		setRouting(t, nodes[0], chat.RoutingSettings{OfferTimeoutS: 1})
+		e := stormEnv{siteKey: nodes[0].SiteKey, teamID: nodes[0].TeamID, admin: nodes[0].Admin, db: nodes[0].App.Store.DB()}
 		for _, nd := range nodes {
-			setRouting(t, nd, chat.RoutingSettings{OfferTimeoutS: 1})
+			e.urls = append(e.urls, nd.URL)
 		}
-		n := nodes[0]
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		type agentRun struct {
-			api *client.API
-			id  string
-			cap int
-		}
-		var agents []agentRun
-		for i := range 6 {
-			api, id := routingAgent(t, n, fmt.Sprint("ag", i), 1+i%3, i%2 == 0)
-			agents = append(agents, agentRun{api, id, 1 + i%3})
-		}
-		capOf := map[string]int{}
-		for _, a := range agents {
-			capOf[a.id] = a.cap
-		}
-		db := n.App.Store.DB()
-		var violations atomic.Int64
-		var checks atomic.Int64
-		check := func() {
-			rows, err := db.QueryContext(context.Background(), `SELECT COALESCE(agent_id, ''), COALESCE(offered_to, ''), status FROM conversations WHERE status IN ('assigned', 'offered')`)
-			if err != nil {
-				return
-			}
-			defer rows.Close()
-			held := map[string]int{}
-			for rows.Next() {
-				var agent, offered, status string
-				if rows.Scan(&agent, &offered, &status) != nil {
-					return
-				}
-				if status == "assigned" && (agent == "" || offered != "") || status == "offered" && (offered == "" || agent != "") {
-					violations.Add(1)
-					t.Errorf("conversation held inconsistently: status %s agent %q offered %q", status, agent, offered)
-				}
-				held[agent+offered]++
-			}
-			for id, nHeld := range held {
-				if c, ok := capOf[id]; ok && nHeld > c {
-					violations.Add(1)
-					t.Errorf("agent %s holds %d conversations, capacity %d", id, nHeld, c)
-				}
-			}
-			checks.Add(1)
-		}
-		monitorDone := make(chan struct{})
-		go func() {
-			defer close(monitorDone)
-			for ctx.Err() == nil {
-				check()
-				time.Sleep(5 * time.Millisecond)
-			}
-		}()
+		routingStorm(t, e)
+	})
+}
 
-		var wg sync.WaitGroup
-		// Agents: online on a random node, acting at random.
-		for i, a := range agents {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				rng := rand.New(rand.NewPCG(uint64(i), 7))
-				node := nodes[rng.IntN(len(nodes))]
-				api := &client.API{BaseURL: node.URL, Token: a.api.Token}
-				ws := authed(t, node.URL, a.api.Token)
-				for step := 0; step < 60 && ctx.Err() == nil; step++ {
-					time.Sleep(time.Duration(20+rng.IntN(60)) * time.Millisecond)
-					var mine []struct {
-						ID        string `json:"id"`
-						Status    string `json:"status"`
-						AgentID   string `json:"agent_id"`
-						OfferedTo string `json:"offered_to"`
-					}
-					var list struct {
-						Conversations *[]struct {
-							ID        string `json:"id"`
-							Status    string `json:"status"`
-							AgentID   string `json:"agent_id"`
-							OfferedTo string `json:"offered_to"`
-						} `json:"conversations"`
-					}
-					list.Conversations = &mine
-					if _, err := api.Do(ctx, http.MethodGet, "/api/v1/agents/me/conversations", nil, &list); err != nil {
-						continue
-					}
-					for _, c := range mine {
-						switch {
-						case c.Status == "offered" && c.OfferedTo == a.id:
-							switch rng.IntN(3) {
-							case 0:
-								_, _ = api.Accept(ctx, c.ID)
-							case 1:
-								_, _ = api.Decline(ctx, c.ID)
-							} // else: let it expire
-						case c.Status == "assigned" && c.AgentID == a.id && rng.IntN(3) == 0:
-							_, _ = api.CloseConversation(ctx, c.ID)
-						}
-					}
-					if rng.IntN(15) == 0 {
-						_ = api.SetPresence(ctx, "away")
-						time.Sleep(50 * time.Millisecond)
-						_ = api.SetPresence(ctx, "online")
-					}
-				}
-				_ = ws
-			}()
+// stormEnv is where a routing storm runs: the nodes' URLs, the site and team, an admin, and the database.
+type stormEnv struct {
+	urls    []string
+	siteKey string
+	teamID  string
+	admin   *client.API
+	db      *sql.DB
+}
+
+func routingStorm(t *testing.T, e stormEnv) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type agentRun struct {
+		api *client.API
+		id  string
+		cap int
+	}
+	var agents []agentRun
+	for i := range 6 {
+		name, capacity := fmt.Sprint("ag", i), 1+i%3
+		var a struct {
+			ID string `json:"id"`
 		}
-		// Customers: hundreds at once, spread over the nodes.
-		const customers = 200
-		for i := range customers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				node := nodes[i%len(nodes)]
-				api := &client.API{BaseURL: node.URL}
-				if _, err := api.StartVisitor(ctx, client.Visitor{SiteKey: node.SiteKey, Name: fmt.Sprint("v", i)}); err != nil {
-					t.Errorf("visitor: %v", err)
-					return
-				}
-				if _, err := api.StartConversation(ctx, ""); err != nil {
-					t.Errorf("start: %v", err)
-				}
-			}()
+		if _, err := e.admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": name + "@example.com", "name": name,
+			"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{e.teamID}, "capacity": capacity, "auto_accept": i%2 == 0}, &a); err != nil {
+			t.Fatalf("create agent %s: %v", name, err)
 		}
-		wg.Wait()
-		// Settle: every agent online, offers accepted from now on; the queue must drain to full capacity.
-		for _, a := range agents {
-			_ = a.api.SetPresence(context.Background(), "online")
-		}
-		settle := time.Now().Add(30 * time.Second)
-		for time.Now().Before(settle) {
-			for _, a := range agents {
-				var list struct {
-					Conversations []client.Conversation `json:"conversations"`
-				}
-				if _, err := a.api.Do(context.Background(), http.MethodGet, "/api/v1/agents/me/conversations", nil, &list); err == nil {
-					for _, c := range list.Conversations {
-						if c.Status == "offered" && c.OfferedTo == a.id {
-							_, _ = a.api.Accept(context.Background(), c.ID)
-						}
-					}
-				}
-			}
-			if settled(t, n, capOf) {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-		cancel()
-		<-monitorDone
-		check()
-		if !settled(t, n, capOf) {
-			t.Fatal("after settling, conversations still wait while an agent has a free slot (or offers are pending)")
-		}
-		if violations.Load() > 0 || checks.Load() < 10 {
-			t.Fatalf("%d violations in %d checks", violations.Load(), checks.Load())
-		}
-		// Every offer ended in a known way, and the slot counters agree with what is held.
-		rows, err := db.QueryContext(context.Background(), "SELECT outcome, count(*) FROM offers GROUP BY outcome")
-		if err != nil {
+		api := &client.API{BaseURL: e.urls[0]}
+		if _, err := api.Login(ctx, name+"@example.com", apptest.Password); err != nil {
 			t.Fatal(err)
 		}
+		agents = append(agents, agentRun{api, a.ID, capacity})
+	}
+	capOf := map[string]int{}
+	for _, a := range agents {
+		capOf[a.id] = a.cap
+	}
+	var violations atomic.Int64
+	var checks atomic.Int64
+	check := func() {
+		rows, err := e.db.QueryContext(context.Background(), `SELECT COALESCE(agent_id, ''), COALESCE(offered_to, ''), status FROM conversations WHERE status IN ('assigned', 'offered')`)
+		if err != nil {
+			return
+		}
 		defer rows.Close()
-		outcomes := map[string]int{}
+		held := map[string]int{}
 		for rows.Next() {
-			var o string
-			var c int
-			if err := rows.Scan(&o, &c); err != nil {
-				t.Fatal(err)
+			var agent, offered, status string
+			if rows.Scan(&agent, &offered, &status) != nil {
+				return
 			}
-			outcomes[o] = c
+			if status == "assigned" && (agent == "" || offered != "") || status == "offered" && (offered == "" || agent != "") {
+				violations.Add(1)
+				t.Errorf("conversation held inconsistently: status %s agent %q offered %q", status, agent, offered)
+			}
+			held[agent+offered]++
 		}
-		for o := range outcomes {
-			if o != "accepted" && o != "declined" && o != "expired" && o != "withdrawn" {
-				t.Fatalf("offers ended %q: %v", o, outcomes)
+		for id, nHeld := range held {
+			if c, ok := capOf[id]; ok && nHeld > c {
+				violations.Add(1)
+				t.Errorf("agent %s holds %d conversations, capacity %d", id, nHeld, c)
 			}
 		}
-		if outcomes["accepted"] == 0 || outcomes["declined"]+outcomes["expired"] == 0 {
-			t.Fatalf("the run exercised too little: offers %v", outcomes)
+		checks.Add(1)
+	}
+	monitorDone := make(chan struct{})
+	go func() {
+		defer close(monitorDone)
+		for ctx.Err() == nil {
+			check()
+			time.Sleep(5 * time.Millisecond)
 		}
-		t.Logf("offers %v, %d capacity checks", outcomes, checks.Load())
-	})
+	}()
+
+	type held struct {
+		Conversations []client.Conversation `json:"conversations"`
+	}
+	var wg sync.WaitGroup
+	// Agents: online on a random node, acting at random.
+	for i, a := range agents {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(i), 7))
+			url := e.urls[rng.IntN(len(e.urls))]
+			api := &client.API{BaseURL: url, Token: a.api.Token}
+			ws, _, err := dialRaw(t, url, "", nil)
+			if err != nil {
+				t.Errorf("agent %s: %v", a.id, err)
+				return
+			}
+			ws.send(protocol.ClientFrame{Type: protocol.TypeAuth, Token: a.api.Token})
+			for step := 0; step < 60 && ctx.Err() == nil; step++ {
+				time.Sleep(time.Duration(20+rng.IntN(60)) * time.Millisecond)
+				var mine held
+				if _, err := api.Do(ctx, http.MethodGet, "/api/v1/agents/me/conversations", nil, &mine); err != nil {
+					continue
+				}
+				for _, c := range mine.Conversations {
+					switch {
+					case c.Status == "offered" && c.OfferedTo == a.id:
+						switch rng.IntN(3) {
+						case 0:
+							_, _ = api.Accept(ctx, c.ID)
+						case 1:
+							_, _ = api.Decline(ctx, c.ID)
+						} // else: let it expire
+					case c.Status == "assigned" && c.AgentID == a.id && rng.IntN(3) == 0:
+						_, _ = api.CloseConversation(ctx, c.ID)
+					}
+				}
+				if rng.IntN(15) == 0 {
+					_ = api.SetPresence(ctx, "away")
+					time.Sleep(50 * time.Millisecond)
+					_ = api.SetPresence(ctx, "online")
+				}
+			}
+		}()
+	}
+	// Customers: hundreds at once, spread over the nodes.
+	const customers = 200
+	for i := range customers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			api := &client.API{BaseURL: e.urls[i%len(e.urls)]}
+			if _, err := api.StartVisitor(ctx, client.Visitor{SiteKey: e.siteKey, Name: fmt.Sprint("v", i)}); err != nil {
+				t.Errorf("visitor: %v", err)
+				return
+			}
+			if _, err := api.StartConversation(ctx, ""); err != nil {
+				t.Errorf("start: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Settle: every agent online, offers accepted from now on; the queue must drain to full capacity.
+	for _, a := range agents {
+		_ = a.api.SetPresence(context.Background(), "online")
+	}
+	settle := time.Now().Add(30 * time.Second)
+	for time.Now().Before(settle) {
+		for _, a := range agents {
+			var mine held
+			if _, err := a.api.Do(context.Background(), http.MethodGet, "/api/v1/agents/me/conversations", nil, &mine); err == nil {
+				for _, c := range mine.Conversations {
+					if c.Status == "offered" && c.OfferedTo == a.id {
+						_, _ = a.api.Accept(context.Background(), c.ID)
+					}
+				}
+			}
+		}
+		if settled(t, e.db, capOf) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel()
+	<-monitorDone
+	check()
+	if !settled(t, e.db, capOf) {
+		t.Fatal("after settling, conversations still wait while an agent has a free slot (or offers are pending)")
+	}
+	if violations.Load() > 0 || checks.Load() < 10 {
+		t.Fatalf("%d violations in %d checks", violations.Load(), checks.Load())
+	}
+	// Every offer ended in a known way.
+	rows, err := e.db.QueryContext(context.Background(), "SELECT outcome, count(*) FROM offers GROUP BY outcome")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	outcomes := map[string]int{}
+	for rows.Next() {
+		var o string
+		var c int
+		if err := rows.Scan(&o, &c); err != nil {
+			t.Fatal(err)
+		}
+		outcomes[o] = c
+	}
+	for o := range outcomes {
+		if o != "accepted" && o != "declined" && o != "expired" && o != "withdrawn" {
+			t.Fatalf("offers ended %q: %v", o, outcomes)
+		}
+	}
+	if outcomes["accepted"] == 0 || outcomes["declined"]+outcomes["expired"] == 0 {
+		t.Fatalf("the run exercised too little: offers %v", outcomes)
+	}
+	t.Logf("offers %v, %d capacity checks", outcomes, checks.Load())
 }
 
 // settled reports that no offer is pending and no conversation is queued while one of the agents is online
 // with a free slot, and that each agent's slot counter equals what they hold.
-func settled(t testing.TB, n *apptest.Node, capOf map[string]int) bool {
+func settled(t testing.TB, db *sql.DB, capOf map[string]int) bool {
 	ctx := context.Background()
-	db := n.App.Store.DB()
 	var offered, queued int
 	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE status = 'offered'").Scan(&offered); err != nil {
 		t.Fatal(err)
@@ -788,18 +804,18 @@ func settled(t testing.TB, n *apptest.Node, capOf map[string]int) bool {
 		return false
 	}
 	for id, c := range capOf {
-		a, err := n.App.Store.Agent(ctx, id)
-		if err != nil {
+		var slots, held int
+		var presence string
+		if err := db.QueryRowContext(ctx, "SELECT slots_used, presence FROM agents WHERE id = ?", id).Scan(&slots, &presence); err != nil {
 			t.Fatal(err)
 		}
-		var held int
 		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE agent_id = ? AND status = 'assigned'", id).Scan(&held); err != nil {
 			t.Fatal(err)
 		}
-		if held != a.SlotsUsed {
-			t.Fatalf("agent %s: slot counter %d, holds %d", id, a.SlotsUsed, held)
+		if held != slots {
+			t.Fatalf("agent %s: slot counter %d, holds %d", id, slots, held)
 		}
-		if queued > 0 && a.Presence == chat.PresenceOnline && held < c {
+		if queued > 0 && presence == string(chat.PresenceOnline) && held < c {
 			return false
 		}
 	}

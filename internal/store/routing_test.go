@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+// The queue serves higher priority first, and within a priority the order of arrival; an agent's claims stop
+// at their capacity.
+func TestQueueOrderIsFIFOWithinPriority(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		var mu sync.Mutex
+		now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		o := storetest.Options(t, kind)
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		tick := func() { mu.Lock(); now = now.Add(time.Second); mu.Unlock() }
+		s := storetest.OpenWith(t, o)
+		ctx := context.Background()
+		team, err := s.CreateTeam(ctx, storetest.Name("team"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
+		if err := s.CreateSite(ctx, site); err != nil {
+			t.Fatal(err)
+		}
+		// Arrival order with their priorities: two normal, one VIP, one more normal, one more VIP.
+		prios := []int{0, 0, 5, 0, 5}
+		var ids []string
+		for i, p := range prios {
+			cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: "c" + string(rune('a'+i))}, chat.ChannelWeb, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID,
+				Channel: chat.ChannelWeb, Priority: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, conv.ID)
+			tick()
+		}
+		want := []string{ids[2], ids[4], ids[0], ids[1], ids[3]}
+		got, err := s.QueuePositions(ctx, team.ID, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("queue %v, want %v", got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("queue order %v, want %v", got, want)
+			}
+			conv, err := s.Conversation(ctx, want[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pos, err := s.QueuePosition(ctx, conv); err != nil || pos != i+1 {
+				t.Fatalf("position of %d: %d %v, want %d", i, pos, err, i+1)
+			}
+		}
+		agent := &chat.Agent{Email: storetest.Name("a") + "@example.com", Name: "Ann", Role: chat.RoleAgent, Capacity: 3,
+			AutoAccept: true, Weight: 100, Teams: []string{team.ID}, PasswordHash: "x"}
+		if err := s.CreateAgent(ctx, agent); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AgentConnected(ctx, agent.ID); err != nil {
+			t.Fatal(err)
+		}
+		offer := func(string) time.Duration { return 30 * time.Second }
+		for i := 0; i < 3; i++ {
+			ch, err := s.ClaimNext(ctx, store.ClaimInput{TeamID: team.ID, AgentID: agent.ID, AgentName: agent.Name, AutoAccept: true, OfferFor: offer})
+			if err != nil || ch == nil {
+				t.Fatalf("claim %d: %v %v", i, ch, err)
+			}
+			if ch.Conv.ID != want[i] || ch.Conv.Status != chat.StatusAssigned {
+				t.Fatalf("claim %d took %s (%s), want %s", i, ch.Conv.ID, ch.Conv.Status, want[i])
+			}
+		}
+		if _, err := s.ClaimNext(ctx, store.ClaimInput{TeamID: team.ID, AgentID: agent.ID, AgentName: agent.Name, AutoAccept: true, OfferFor: offer}); !errors.Is(err, store.ErrNoRoom) {
+			t.Fatalf("a claim past the capacity: %v, want ErrNoRoom", err)
+		}
+		a, err := s.Agent(ctx, agent.ID)
+		if err != nil || a.SlotsUsed != 3 {
+			t.Fatalf("slots used %d %v, want 3", a.SlotsUsed, err)
+		}
+		if n, err := s.QueueLength(ctx, team.ID); err != nil || n != 2 {
+			t.Fatalf("queue length %d %v, want 2", n, err)
+		}
+	})
+}
