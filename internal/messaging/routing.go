@@ -181,6 +181,29 @@ func (r *Router) Drain(ctx context.Context, teamID string) error {
 	}
 }
 
+// routeOnStart returns who may take a new conversation of the team at once, for the start's own
+// transaction; nil when nobody has room or the site is closed.
+func (r *Router) routeOnStart(ctx context.Context, site *chat.Site, teamID string) *store.RouteOnStart {
+	rs := site.Settings.Routing
+	if !rs.BusinessHours.IsOpen(r.now()) {
+		return nil
+	}
+	cands, err := r.st.Candidates(ctx, teamID, r.now().Add(-r.o.Grace))
+	if err != nil {
+		return nil // the router drains the queue when it can
+	}
+	var free []chat.Candidate
+	for _, c := range chat.Rank(cands) {
+		if c.Used < c.Capacity {
+			free = append(free, c)
+		}
+	}
+	if len(free) == 0 {
+		return nil
+	}
+	return &store.RouteOnStart{Candidates: free, OfferFor: rs.OfferTimeout()}
+}
+
 // offerTimeout returns each site's offer deadline, read once per drain.
 func (r *Router) offerTimeout(ctx context.Context) func(string) time.Duration {
 	sites, err := r.st.Sites(ctx)

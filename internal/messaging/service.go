@@ -186,12 +186,19 @@ func (s *Service) Start(ctx context.Context, p *auth.Principal, in StartInput) (
 	if in.Channel == "" {
 		in.Channel = chat.ChannelWeb
 	}
-	conv, created, events, err := s.st.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: p.Customer.ID,
-		TeamID: team, Channel: in.Channel})
+	in2 := store.StartInput{SiteID: site.ID, CustomerID: p.Customer.ID, TeamID: team, Channel: in.Channel}
+	if s.router != nil {
+		in2.Route = s.router.routeOnStart(ctx, site, team)
+	}
+	conv, created, ch, err := s.st.StartConversation(ctx, in2)
 	if err != nil {
 		return nil, false, err
 	}
-	s.publishEvents(events)
+	if s.router != nil {
+		s.router.publish(ch)
+	} else {
+		s.publishEvents(ch.Events)
+	}
 	if created && conv.Status == chat.StatusQueued {
 		left, err := s.leaveIfUnavailable(ctx, site, conv)
 		if err != nil {
@@ -202,13 +209,7 @@ func (s *Service) Start(ctx context.Context, p *auth.Principal, in StartInput) (
 				return nil, false, err
 			}
 		} else if s.router != nil {
-			// Route at once, so the answer already says whether an agent took it.
-			if err := s.router.Drain(ctx, conv.TeamID); err != nil {
-				s.router.Notify(conv.TeamID)
-			}
-			if conv, err = s.st.Conversation(ctx, conv.ID); err != nil {
-				return nil, false, err
-			}
+			s.router.Notify(conv.TeamID) // others wait ahead, or nobody had room: the router takes it from here
 		}
 	}
 	return conv, created, nil

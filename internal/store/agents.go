@@ -57,7 +57,7 @@ func (s *Store) CreateAgent(ctx context.Context, a *chat.Agent) error {
 		if a.Availability == "" {
 			a.Availability = chat.PresenceOnline
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO agents ("+agentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, 0)",
+		_, err := s.exec(ctx, tx, "INSERT INTO agents ("+agentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, 0, ?, 0)",
 			a.ID, a.Email, a.Name, a.PasswordHash, string(a.Role), a.Capacity, b2i(a.AutoAccept), a.Weight,
 			string(a.Presence), ms(now), ms(now), ms(now), string(a.Availability))
 		if s.d.isDuplicate(err) {
@@ -66,28 +66,28 @@ func (s *Store) CreateAgent(ctx context.Context, a *chat.Agent) error {
 		if err != nil {
 			return err
 		}
-		return setTeams(ctx, tx, a.ID, a.Teams)
+		return s.setTeams(ctx, tx, a.ID, a.Teams)
 	})
 	return err
 }
 
-func setTeams(ctx context.Context, tx *sql.Tx, agentID string, teams []string) error {
+func (s *Store) setTeams(ctx context.Context, tx *sql.Tx, agentID string, teams []string) error {
 	if teams == nil {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "DELETE FROM team_members WHERE agent_id = ?", agentID); err != nil {
+	if _, err := s.exec(ctx, tx, "DELETE FROM team_members WHERE agent_id = ?", agentID); err != nil {
 		return err
 	}
 	for _, t := range teams {
 		var one int
-		err := tx.QueryRowContext(ctx, "SELECT 1 FROM teams WHERE id = ?", t).Scan(&one)
+		err := s.queryRowTx(ctx, tx, "SELECT 1 FROM teams WHERE id = ?", t).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return chat.Invalid("teams", "team %q does not exist", t)
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO team_members (team_id, agent_id) VALUES (?, ?)", t, agentID); err != nil {
+		if _, err := s.exec(ctx, tx, "INSERT INTO team_members (team_id, agent_id) VALUES (?, ?)", t, agentID); err != nil {
 			return err
 		}
 	}
@@ -96,7 +96,7 @@ func setTeams(ctx context.Context, tx *sql.Tx, agentID string, teams []string) e
 
 // Agent returns the agent with id, with its teams.
 func (s *Store) Agent(ctx context.Context, id string) (*chat.Agent, error) {
-	a, err := scanAgent(s.r.QueryRowContext(ctx, "SELECT "+agentCols+" FROM agents WHERE id = ?", id))
+	a, err := scanAgent(s.queryRow(ctx, "SELECT "+agentCols+" FROM agents WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("agent")
 	}
@@ -108,7 +108,7 @@ func (s *Store) Agent(ctx context.Context, id string) (*chat.Agent, error) {
 
 // AgentByEmail returns the agent with that e-mail (case-insensitive).
 func (s *Store) AgentByEmail(ctx context.Context, email string) (*chat.Agent, error) {
-	a, err := scanAgent(s.r.QueryRowContext(ctx, "SELECT "+agentCols+" FROM agents WHERE email = ?", strings.ToLower(email)))
+	a, err := scanAgent(s.queryRow(ctx, "SELECT "+agentCols+" FROM agents WHERE email = ?", strings.ToLower(email)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("agent")
 	}
@@ -120,7 +120,7 @@ func (s *Store) AgentByEmail(ctx context.Context, email string) (*chat.Agent, er
 
 // Agents lists every agent ordered by e-mail.
 func (s *Store) Agents(ctx context.Context) ([]*chat.Agent, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+agentCols+" FROM agents ORDER BY email")
+	rows, err := s.query(ctx, "SELECT "+agentCols+" FROM agents ORDER BY email")
 	if err != nil {
 		return nil, s.wrap("list agents", err)
 	}
@@ -142,7 +142,7 @@ func (s *Store) Agents(ctx context.Context) ([]*chat.Agent, error) {
 // CountAgents returns how many agents exist (enabled or not).
 func (s *Store) CountAgents(ctx context.Context) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM agents").Scan(&n)
+	err := s.queryRow(ctx, "SELECT count(*) FROM agents").Scan(&n)
 	return n, s.wrap("count agents", err)
 }
 
@@ -157,9 +157,9 @@ func (s *Store) loadTeams(ctx context.Context, agents []*chat.Agent) error {
 	var rows *sql.Rows
 	var err error
 	if len(agents) == 1 {
-		rows, err = s.r.QueryContext(ctx, "SELECT agent_id, team_id FROM team_members WHERE agent_id = ? ORDER BY team_id", agents[0].ID)
+		rows, err = s.query(ctx, "SELECT agent_id, team_id FROM team_members WHERE agent_id = ? ORDER BY team_id", agents[0].ID)
 	} else {
-		rows, err = s.r.QueryContext(ctx, "SELECT agent_id, team_id FROM team_members ORDER BY team_id")
+		rows, err = s.query(ctx, "SELECT agent_id, team_id FROM team_members ORDER BY team_id")
 	}
 	if err != nil {
 		return s.wrap("read teams", err)
@@ -193,7 +193,7 @@ type AgentPatch struct {
 // deletes their sessions in the same transaction, so the old credentials stop working at once.
 func (s *Store) UpdateAgent(ctx context.Context, id string, p AgentPatch) (*chat.Agent, error) {
 	err := s.tx(ctx, "update agent", func(tx *sql.Tx) error {
-		a, err := scanAgent(tx.QueryRowContext(ctx, "SELECT "+agentCols+" FROM agents WHERE id = ?"+s.d.forUpdate(), id))
+		a, err := scanAgent(s.queryRowTx(ctx, tx, "SELECT "+agentCols+" FROM agents WHERE id = ?"+s.d.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return chat.ErrNotFound("agent")
 		}
@@ -230,7 +230,7 @@ func (s *Store) UpdateAgent(ctx context.Context, id string, p AgentPatch) (*chat
 				disabled = sql.NullInt64{}
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE agents SET name = ?, role = ?, capacity = ?, auto_accept = ?, weight = ?,
+		_, err = s.exec(ctx, tx, `UPDATE agents SET name = ?, role = ?, capacity = ?, auto_accept = ?, weight = ?,
 			password_hash = ?, presence = ?, disabled_at = CASE WHEN ? = 1 THEN COALESCE(disabled_at, ?) ELSE NULL END,
 			updated_at = ? WHERE id = ?`,
 			a.Name, string(a.Role), a.Capacity, b2i(a.AutoAccept), a.Weight, a.PasswordHash, string(a.Presence),
@@ -239,11 +239,11 @@ func (s *Store) UpdateAgent(ctx context.Context, id string, p AgentPatch) (*chat
 			return err
 		}
 		if (p.Disabled != nil && *p.Disabled) || p.PasswordHash != nil {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE principal_id = ?", id); err != nil {
+			if _, err := s.exec(ctx, tx, "DELETE FROM sessions WHERE principal_id = ?", id); err != nil {
 				return err
 			}
 		}
-		return setTeams(ctx, tx, id, p.Teams)
+		return s.setTeams(ctx, tx, id, p.Teams)
 	})
 	if err != nil {
 		return nil, err
@@ -255,7 +255,7 @@ func (s *Store) UpdateAgent(ctx context.Context, id string, p AgentPatch) (*chat
 func (s *Store) SetPresence(ctx context.Context, id string, p chat.Presence) error {
 	now := ms(s.now())
 	return s.tx(ctx, "set presence", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE agents SET presence = ?, last_seen = ? WHERE id = ?", string(p), now, id)
+		res, err := s.exec(ctx, tx, "UPDATE agents SET presence = ?, last_seen = ? WHERE id = ?", string(p), now, id)
 		if err != nil {
 			return err
 		}
@@ -274,7 +274,7 @@ func (s *Store) CreateTeam(ctx context.Context, name string) (*chat.Team, error)
 	}
 	t := &chat.Team{ID: id.String(), Name: name, CreatedAt: s.now()}
 	err = s.tx(ctx, "create team", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)", t.ID, t.Name, ms(t.CreatedAt))
+		_, err := s.exec(ctx, tx, "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)", t.ID, t.Name, ms(t.CreatedAt))
 		return err
 	})
 	return t, err
@@ -282,7 +282,7 @@ func (s *Store) CreateTeam(ctx context.Context, name string) (*chat.Team, error)
 
 // Teams lists every team by name.
 func (s *Store) Teams(ctx context.Context) ([]*chat.Team, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, name, created_at FROM teams ORDER BY name, id")
+	rows, err := s.query(ctx, "SELECT id, name, created_at FROM teams ORDER BY name, id")
 	if err != nil {
 		return nil, s.wrap("list teams", err)
 	}

@@ -33,7 +33,7 @@ func (s *Store) CreateAttachment(ctx context.Context, a *chat.Attachment) error 
 	}
 	a.ID, a.CreatedAt = id.String(), s.now()
 	return s.tx(ctx, "create attachment", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO attachments ("+attachmentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := s.exec(ctx, tx, "INSERT INTO attachments ("+attachmentCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			a.ID, a.ConversationID, string(a.UploaderType), a.UploaderID, a.Name, a.ContentType, a.Size, a.SHA256,
 			a.StorageKey, ms(a.CreatedAt))
 		return err
@@ -42,7 +42,7 @@ func (s *Store) CreateAttachment(ctx context.Context, a *chat.Attachment) error 
 
 // Attachment returns the attachment with id. Authorization is the caller's: check the conversation.
 func (s *Store) Attachment(ctx context.Context, id string) (*chat.Attachment, error) {
-	a, err := scanAttachment(s.r.QueryRowContext(ctx, "SELECT "+attachmentCols+" FROM attachments WHERE id = ?", id))
+	a, err := scanAttachment(s.queryRow(ctx, "SELECT "+attachmentCols+" FROM attachments WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("attachment")
 	}
@@ -53,7 +53,7 @@ func (s *Store) Attachment(ctx context.Context, id string) (*chat.Attachment, er
 // retry). Deleting one that does not exist is not an error.
 func (s *Store) DeleteAttachment(ctx context.Context, id string) error {
 	return s.tx(ctx, "delete attachment", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM attachments WHERE id = ?", id)
+		_, err := s.exec(ctx, tx, "DELETE FROM attachments WHERE id = ?", id)
 		return err
 	})
 }
@@ -62,7 +62,7 @@ func (s *Store) DeleteAttachment(ctx context.Context, id string) error {
 // the per-conversation upload quota is checked against.
 func (s *Store) AttachmentUsage(ctx context.Context, convID string, uploaderType chat.SenderType, uploaderID string) (files int, bytes int64, err error) {
 	var sum sql.NullInt64
-	err = s.r.QueryRowContext(ctx, "SELECT COUNT(*), SUM(size) FROM attachments WHERE conversation_id = ? AND uploader_type = ? AND uploader_id = ?",
+	err = s.queryRow(ctx, "SELECT COUNT(*), SUM(size) FROM attachments WHERE conversation_id = ? AND uploader_type = ? AND uploader_id = ?",
 		convID, string(uploaderType), uploaderID).Scan(&files, &sum)
 	return files, sum.Int64, s.wrap("attachment usage", err)
 }

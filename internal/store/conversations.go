@@ -42,28 +42,41 @@ type StartInput struct {
 	Channel    chat.Channel
 	Priority   int
 	Status     chat.Status // "" = queued; pending when the customer is offered "leave a message" at once
+	// Route, when set, assigns or offers a new conversation in the same transaction that creates it, if nobody
+	// waits ahead of it in the team's queue (FIFO) and one of the candidates has a free slot: one commit
+	// instead of two on the way from "start" to "agent notified".
+	Route *RouteOnStart
+}
+
+// RouteOnStart is who may take a new conversation at once: the team's eligible agents, best first
+// (chat.Rank), and the offer deadline for those without auto-accept.
+type RouteOnStart struct {
+	Candidates []chat.Candidate
+	OfferFor   time.Duration
 }
 
 // StartConversation returns the customer's open conversation on the site, or creates one, queued for TeamID.
 // At most one open conversation per customer and site exists even when many requests race on several
 // nodes: the database's unique key decides, and the losers read the winner's conversation.
-func (s *Store) StartConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, events []chat.Event, err error) {
+// The returned change holds the events (and, when it was routed at once, the system messages) to publish.
+func (s *Store) StartConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, ch *Change, err error) {
 	for attempt := 0; attempt < 5; attempt++ {
-		conv, created, events, err = s.startConversation(ctx, in)
+		conv, created, ch, err = s.startConversation(ctx, in)
 		if err == nil || !s.d.isDuplicate(err) {
 			break
 		}
 	}
-	return conv, created, events, s.wrap("start conversation", err)
+	return conv, created, ch, s.wrap("start conversation", err)
 }
 
-func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, events []chat.Event, err error) {
+func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, ch *Change, err error) {
 	err = s.tryTxRetry(ctx, func(tx *sql.Tx) error {
-		created, events = false, nil
-		c, err := scanConversation(tx.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
+		created = false
+		ch = &Change{}
+		c, err := scanConversation(s.queryRowTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
 			s.d.openPredicate()+s.d.forUpdate(), in.SiteID, in.CustomerID))
 		if err == nil {
-			conv = c
+			conv, ch.Conv = c, c
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
@@ -80,23 +93,56 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 		if in.Status != "" {
 			conv.Status = in.Status
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
+		if _, err := s.exec(ctx, tx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
 			priority, last_seq, created_at, updated_at, last_message_at, closed_at, queued_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL, ?)`,
 			conv.ID, conv.SiteID, conv.CustomerID, nullString(conv.TeamID), string(conv.Status), string(conv.Channel),
 			conv.Priority, ms(now), ms(now), ms(now), ms(now)); err != nil {
 			return err
 		}
+		ch.Conv = conv
 		if conv.TeamID != "" {
-			ev, err := s.appendEvent(ctx, tx, chat.TeamStream(conv.TeamID), chat.EventCreated, conv)
-			if err != nil {
+			if err := ch.event(ctx, s, tx, chat.TeamStream(conv.TeamID), chat.EventCreated); err != nil {
 				return err
 			}
-			events = append(events, ev)
 		}
 		created = true
+		if in.Route != nil && conv.Status == chat.StatusQueued && conv.TeamID != "" {
+			return s.routeOnStart(ctx, tx, ch, in.Route, now)
+		}
 		return nil
 	})
-	return conv, created, events, err
+	return conv, created, ch, err
+}
+
+// routeOnStart gives a conversation just created in tx to the first candidate with a free slot, unless others
+// wait ahead of it in the team's queue: they come first, and the router drains the queue in order.
+func (s *Store) routeOnStart(ctx context.Context, tx *sql.Tx, ch *Change, r *RouteOnStart, now time.Time) error {
+	conv := ch.Conv
+	if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
+		return err
+	}
+	var ahead int
+	if err := s.queryRowTx(ctx, tx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority >= ? AND id <> ?",
+		conv.TeamID, conv.Priority, conv.ID).Scan(&ahead); err != nil {
+		return err
+	}
+	if ahead > 0 {
+		return nil
+	}
+	for _, c := range r.Candidates {
+		err := s.takeSlot(ctx, tx, c.ID, now)
+		if errors.Is(err, ErrNoRoom) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if c.AutoAccept {
+			return s.assign(ctx, tx, ch, c.ID, c.Name, now, chat.StatusQueued)
+		}
+		return s.offer(ctx, tx, ch, c.ID, now, r.OfferFor)
+	}
+	return nil
 }
 
 // tryTxRetry is tryTx with the transient-conflict retries of tx, returning the raw error so callers can
@@ -114,7 +160,7 @@ func (s *Store) tryTxRetry(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // Conversation returns the conversation with id.
 func (s *Store) Conversation(ctx context.Context, id string) (*chat.Conversation, error) {
-	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id = ?", id))
+	c, err := scanConversation(s.queryRow(ctx, "SELECT "+convCols+" FROM conversations WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("conversation")
 	}
@@ -123,7 +169,7 @@ func (s *Store) Conversation(ctx context.Context, id string) (*chat.Conversation
 
 // OpenConversation returns the customer's open conversation on the site, or NotFound.
 func (s *Store) OpenConversation(ctx context.Context, siteID, customerID string) (*chat.Conversation, error) {
-	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
+	c, err := scanConversation(s.queryRow(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
 		s.d.openPredicate(), siteID, customerID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("conversation")
@@ -134,7 +180,7 @@ func (s *Store) OpenConversation(ctx context.Context, siteID, customerID string)
 // CustomerConversations lists a customer's conversations newest first, starting before the keyset cursor
 // (createdBefore, idBefore) when given.
 func (s *Store) CustomerConversations(ctx context.Context, customerID string, limit int) ([]*chat.Conversation, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", customerID, limit)
+	rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?", customerID, limit)
 	if err != nil {
 		return nil, s.wrap("list conversations", err)
 	}
@@ -192,7 +238,7 @@ func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (co
 			}
 		case chat.StatusOffered:
 			holder = c.OfferedTo
-			if _, err := tx.ExecContext(ctx, "UPDATE offers SET outcome = 'withdrawn', ended_at = ? WHERE conversation_id = ? AND outcome = ''", ms(now), c.ID); err != nil {
+			if _, err := s.exec(ctx, tx, "UPDATE offers SET outcome = 'withdrawn', ended_at = ? WHERE conversation_id = ? AND outcome = ''", ms(now), c.ID); err != nil {
 				return err
 			}
 			if err := s.releaseSlot(ctx, tx, c.OfferedTo); err != nil {
@@ -216,7 +262,7 @@ func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (co
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'closed', closed_at = ?, updated_at = ?, last_agent_id = ?,
+		if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'closed', closed_at = ?, updated_at = ?, last_agent_id = ?,
 			offered_to = NULL, offer_expires_at = NULL WHERE id = ?`, ms(now), ms(now), nullString(lastAgent), c.ID); err != nil {
 			return err
 		}
@@ -251,7 +297,7 @@ func streamsOf(c *chat.Conversation) []string {
 // lockConversation reads a conversation inside tx, locking its row on MySQL (SQLite's immediate transaction
 // already holds the database's write lock).
 func (s *Store) lockConversation(ctx context.Context, tx *sql.Tx, id string) (*chat.Conversation, error) {
-	c, err := scanConversation(tx.QueryRowContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id = ?"+s.d.forUpdate(), id))
+	c, err := scanConversation(s.queryRowTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE id = ?"+s.d.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("conversation")
 	}
@@ -269,12 +315,12 @@ func (s *Store) insertSystemMessage(ctx context.Context, tx *sql.Tx, c *chat.Con
 	now := s.now()
 	m := &chat.Message{ConversationID: c.ID, Seq: c.LastSeq + 1, ID: id.String(), SenderType: chat.SenderSystem,
 		Type: chat.TypeSystem, Body: body, Meta: metaJSON, CreatedAt: now}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO messages ("+msgCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
+	if _, err := s.exec(ctx, tx, "INSERT INTO messages ("+msgCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, NULL)",
 		m.ConversationID, m.Seq, m.ID, string(m.SenderType), "", "", string(m.Type), m.Body,
 		chat.BodyHash(m.Type, m.Body), string(metaJSON), ms(now)); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
+	if _, err := s.exec(ctx, tx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
 		m.Seq, ms(now), ms(now), c.ID); err != nil {
 		return nil, err
 	}
@@ -297,14 +343,14 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, stream, kind string
 		convID = c.ID
 	}
 	ev := chat.Event{Stream: stream, Seq: seq, Kind: kind, ConversationID: convID, Payload: b, CreatedAt: s.now()}
-	_, err = tx.ExecContext(ctx, "INSERT INTO events (stream, seq, kind, conversation_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+	_, err = s.exec(ctx, tx, "INSERT INTO events (stream, seq, kind, conversation_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 		ev.Stream, ev.Seq, ev.Kind, ev.ConversationID, string(ev.Payload), ms(ev.CreatedAt))
 	return ev, err
 }
 
 // Events returns up to limit events of stream with seq > after, in order.
 func (s *Store) Events(ctx context.Context, stream string, after uint64, limit int) ([]chat.Event, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+	rows, err := s.query(ctx, "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
 		stream, after, limit)
 	if err != nil {
 		return nil, s.wrap("read events", err)

@@ -42,22 +42,22 @@ func (s *Store) CreateCustomer(ctx context.Context, c *chat.Customer, channel ch
 		created = false
 		if externalID != "" {
 			var existing string
-			err := tx.QueryRowContext(ctx, "SELECT customer_id FROM customer_identities WHERE site_id = ? AND channel = ? AND external_id = ?"+s.d.forUpdate(),
+			err := s.queryRowTx(ctx, tx, "SELECT customer_id FROM customer_identities WHERE site_id = ? AND channel = ? AND external_id = ?"+s.d.forUpdate(),
 				c.SiteID, string(channel), externalID).Scan(&existing)
 			if err == nil {
-				out, err = scanCustomer(tx.QueryRowContext(ctx, "SELECT "+customerCols+" FROM customers WHERE id = ?", existing))
+				out, err = scanCustomer(s.queryRowTx(ctx, tx, "SELECT "+customerCols+" FROM customers WHERE id = ?", existing))
 				return err
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO customers ("+customerCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		if _, err := s.exec(ctx, tx, "INSERT INTO customers ("+customerCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			c.ID, c.SiteID, c.Name, c.Email, c.Phone, string(ctxJSON), ms(now), ms(now)); err != nil {
 			return err
 		}
 		if externalID != "" {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO customer_identities (site_id, channel, external_id, customer_id, created_at) VALUES (?, ?, ?, ?, ?)",
+			if _, err := s.exec(ctx, tx, "INSERT INTO customer_identities (site_id, channel, external_id, customer_id, created_at) VALUES (?, ?, ?, ?, ?)",
 				c.SiteID, string(channel), externalID, c.ID, ms(now)); err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c *chat.Customer, channel ch
 	if err != nil && externalID != "" && s.d.isDuplicate(err) {
 		// Two first logins of one identity raced on different nodes; the loser reads the winner's customer.
 		var existing string
-		if qerr := s.r.QueryRowContext(ctx, "SELECT customer_id FROM customer_identities WHERE site_id = ? AND channel = ? AND external_id = ?",
+		if qerr := s.queryRow(ctx, "SELECT customer_id FROM customer_identities WHERE site_id = ? AND channel = ? AND external_id = ?",
 			c.SiteID, string(channel), externalID).Scan(&existing); qerr == nil {
 			cust, cerr := s.Customer(ctx, existing)
 			return cust, false, cerr
@@ -79,7 +79,7 @@ func (s *Store) CreateCustomer(ctx context.Context, c *chat.Customer, channel ch
 
 // Customer returns the customer with id.
 func (s *Store) Customer(ctx context.Context, id string) (*chat.Customer, error) {
-	c, err := scanCustomer(s.r.QueryRowContext(ctx, "SELECT "+customerCols+" FROM customers WHERE id = ?", id))
+	c, err := scanCustomer(s.queryRow(ctx, "SELECT "+customerCols+" FROM customers WHERE id = ?", id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("customer")
 	}
@@ -91,7 +91,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, c *chat.Customer) error {
 	ctxJSON, _ := json.Marshal(c.Context)
 	c.UpdatedAt = s.now()
 	return s.tx(ctx, "update customer", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE customers SET name = ?, email = ?, phone = ?, context = ?, updated_at = ? WHERE id = ?",
+		res, err := s.exec(ctx, tx, "UPDATE customers SET name = ?, email = ?, phone = ?, context = ?, updated_at = ? WHERE id = ?",
 			c.Name, c.Email, c.Phone, string(ctxJSON), ms(c.UpdatedAt), c.ID)
 		if err != nil {
 			return err

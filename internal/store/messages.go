@@ -38,7 +38,7 @@ func scanMessage(r rowScanner) (*chat.Message, []byte, error) {
 // or what a resuming client missed. Pages are keyset ranges over the (conversation_id, seq) primary key; there
 // is no OFFSET anywhere.
 func (s *Store) After(ctx context.Context, convID string, after uint64, limit int) ([]*chat.Message, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", convID, after, limit)
+	rows, err := s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", convID, after, limit)
 	if err != nil {
 		return nil, s.wrap("read history", err)
 	}
@@ -50,9 +50,9 @@ func (s *Store) Before(ctx context.Context, convID string, before uint64, limit 
 	var rows *sql.Rows
 	var err error
 	if before > 0 {
-		rows, err = s.r.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", convID, before, limit)
+		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", convID, before, limit)
 	} else {
-		rows, err = s.r.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?", convID, limit)
+		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?", convID, limit)
 	}
 	if err != nil {
 		return nil, s.wrap("read history", err)
@@ -95,7 +95,7 @@ const (
 func (s *Store) MarkRead(ctx context.Context, convID string, side Side, seq uint64) (cursor uint64, moved bool, err error) {
 	err = s.tx(ctx, "mark read", func(tx *sql.Tx) error {
 		var head uint64
-		err := tx.QueryRowContext(ctx, "SELECT last_seq FROM conversations WHERE id = ?", convID).Scan(&head)
+		err := s.queryRowTx(ctx, tx, "SELECT last_seq FROM conversations WHERE id = ?", convID).Scan(&head)
 		if errors.Is(err, sql.ErrNoRows) {
 			return chat.ErrNotFound("conversation")
 		}
@@ -104,7 +104,7 @@ func (s *Store) MarkRead(ctx context.Context, convID string, side Side, seq uint
 		}
 		seq = min(seq, head)
 		var before uint64
-		err = tx.QueryRowContext(ctx, "SELECT seq FROM read_cursors WHERE conversation_id = ? AND side = ?", convID, string(side)).Scan(&before)
+		err = s.queryRowTx(ctx, tx, "SELECT seq FROM read_cursors WHERE conversation_id = ? AND side = ?", convID, string(side)).Scan(&before)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
@@ -112,7 +112,7 @@ func (s *Store) MarkRead(ctx context.Context, convID string, side Side, seq uint
 			cursor, moved = before, false
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, s.d.raiseCursor(), convID, string(side), seq, ms(s.now())); err != nil {
+		if _, err := s.exec(ctx, tx, s.d.raiseCursor(), convID, string(side), seq, ms(s.now())); err != nil {
 			return err
 		}
 		cursor, moved = max(seq, before), seq > before
@@ -123,7 +123,7 @@ func (s *Store) MarkRead(ctx context.Context, convID string, side Side, seq uint
 
 // ReadCursors returns both sides' read cursors of a conversation.
 func (s *Store) ReadCursors(ctx context.Context, convID string) (customer, agent uint64, err error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT side, seq FROM read_cursors WHERE conversation_id = ?", convID)
+	rows, err := s.query(ctx, "SELECT side, seq FROM read_cursors WHERE conversation_id = ?", convID)
 	if err != nil {
 		return 0, 0, s.wrap("read cursors", err)
 	}

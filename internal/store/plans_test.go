@@ -94,6 +94,8 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.teamID, 1000}},
 		{name: "queue position of one", sql: `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
 			AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`, args: []any{f.teamID, 0, 0, 1, 1, f.convID}},
+		{name: "queued ahead of a new one", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority >= ? AND id <> ?",
+			args: []any{f.teamID, 0, f.convID}},
 		{name: "queue length", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", args: []any{f.teamID}},
 		{name: "expired offers", sql: "SELECT id, offered_to FROM conversations WHERE status = 'offered' AND offer_expires_at <= ? LIMIT ?", args: []any{1, 200}},
 		{name: "overdue queued", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' AND queued_at < ? ORDER BY priority DESC, queued_at LIMIT 100",

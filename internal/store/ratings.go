@@ -13,7 +13,7 @@ import (
 func (s *Store) CreateRating(ctx context.Context, r *chat.Rating) error {
 	r.CreatedAt = s.now()
 	return s.tx(ctx, "create rating", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ratings (conversation_id, customer_id, agent_id, team_id, score, comment, created_at)
+		_, err := s.exec(ctx, tx, `INSERT INTO ratings (conversation_id, customer_id, agent_id, team_id, score, comment, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`, r.ConversationID, r.CustomerID, nullString(r.AgentID), nullString(r.TeamID),
 			r.Score, r.Comment, ms(r.CreatedAt))
 		if s.d.isDuplicate(err) {
@@ -28,7 +28,7 @@ func (s *Store) Rating(ctx context.Context, convID string) (*chat.Rating, error)
 	var r chat.Rating
 	var agent, team sql.NullString
 	var created int64
-	err := s.r.QueryRowContext(ctx, "SELECT conversation_id, customer_id, agent_id, team_id, score, comment, created_at FROM ratings WHERE conversation_id = ?",
+	err := s.queryRow(ctx, "SELECT conversation_id, customer_id, agent_id, team_id, score, comment, created_at FROM ratings WHERE conversation_id = ?",
 		convID).Scan(&r.ConversationID, &r.CustomerID, &agent, &team, &r.Score, &r.Comment, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("rating")

@@ -46,17 +46,17 @@ func (s *Store) lockQueue(ctx context.Context, tx *sql.Tx, teamID string) error 
 		return nil
 	}
 	stream := chat.TeamStream(teamID)
-	if _, err := tx.ExecContext(ctx, s.d.insertIgnore("streams", "id, last_seq", "?, 0"), stream); err != nil {
+	if _, err := s.exec(ctx, tx, s.d.insertIgnore("streams", "id, last_seq", "?, 0"), stream); err != nil {
 		return err
 	}
 	var seq uint64
-	return tx.QueryRowContext(ctx, "SELECT last_seq FROM streams WHERE id = ? FOR UPDATE", stream).Scan(&seq)
+	return s.queryRowTx(ctx, tx, "SELECT last_seq FROM streams WHERE id = ? FOR UPDATE", stream).Scan(&seq)
 }
 
 // Candidates returns the agents of a team who may receive a conversation now: online, enabled and seen
 // since cutoff.
 func (s *Store) Candidates(ctx context.Context, teamID string, cutoff time.Time) ([]chat.Candidate, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.capacity, a.slots_used, a.weight, a.last_assigned_at, a.auto_accept, a.name
+	rows, err := s.query(ctx, `SELECT a.id, a.capacity, a.slots_used, a.weight, a.last_assigned_at, a.auto_accept, a.name
 		FROM team_members m JOIN agents a ON a.id = m.agent_id
 		WHERE m.team_id = ? AND a.presence = 'online' AND a.disabled_at IS NULL AND a.last_seen >= ?`, teamID, ms(cutoff))
 	if err != nil {
@@ -79,7 +79,7 @@ func (s *Store) Candidates(ctx context.Context, teamID string, cutoff time.Time)
 // Queue returns up to limit conversations waiting in a team's queue, in service order: priority first, then
 // the time they entered the queue.
 func (s *Store) Queue(ctx context.Context, teamID string, limit int) ([]*chat.Conversation, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
+	rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
 	if err != nil {
 		return nil, s.wrap("read queue", err)
 	}
@@ -87,7 +87,7 @@ func (s *Store) Queue(ctx context.Context, teamID string, limit int) ([]*chat.Co
 }
 
 func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, teamID string, limit int) ([]*chat.Conversation, error) {
-	rows, err := tx.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
+	rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, teamID string, limit in
 // agent has had it offered too (so a lone agent who declined is not offered it again at once).
 func (s *Store) letGo(ctx context.Context, tx *sql.Tx, conv *chat.Conversation, agentID string) (bool, error) {
 	var last string
-	err := tx.QueryRowContext(ctx, `SELECT agent_id FROM offers WHERE conversation_id = ? AND outcome IN ('declined', 'expired')
+	err := s.queryRowTx(ctx, tx, `SELECT agent_id FROM offers WHERE conversation_id = ? AND outcome IN ('declined', 'expired')
 		AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1`, conv.ID, ms(conv.QueuedAt)).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
@@ -137,7 +137,7 @@ func (s *Store) ClaimNext(ctx context.Context, in ClaimInput) (*Change, error) {
 		if err := s.lockQueue(ctx, tx, in.TeamID); err != nil {
 			return err
 		}
-		queue, err := s.queueTx(ctx, tx, in.TeamID, 50)
+		queue, err := s.queueTx(ctx, tx, in.TeamID, 20)
 		if err != nil {
 			return err
 		}
@@ -167,31 +167,37 @@ func (s *Store) ClaimNext(ctx context.Context, in ClaimInput) (*Change, error) {
 		if in.AutoAccept {
 			return s.assign(ctx, tx, ch, in.AgentID, in.AgentName, now, chat.StatusQueued)
 		}
-		conv.Status, conv.OfferedTo, conv.OfferExpiresAt, conv.UpdatedAt = chat.StatusOffered, in.AgentID, now.Add(in.OfferFor(conv.SiteID)), now
-		res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'offered', offered_to = ?, offer_expires_at = ?, updated_at = ?
-			WHERE id = ? AND status = 'queued'`, in.AgentID, ms(conv.OfferExpiresAt), ms(now), conv.ID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return chat.Errorf(chat.CodeConflict, "the conversation left the queue")
-		}
-		oid, _ := uuid.NewV7()
-		if _, err := tx.ExecContext(ctx, "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at, outcome) VALUES (?, ?, ?, ?, ?, '')",
-			oid.String(), conv.ID, in.AgentID, ms(now), ms(conv.OfferExpiresAt)); err != nil {
-			return err
-		}
-		if err := ch.event(ctx, s, tx, chat.TeamStream(conv.TeamID), chat.EventOffered); err != nil {
-			return err
-		}
-		return ch.event(ctx, s, tx, chat.AgentStream(in.AgentID), chat.EventOffered)
+		return s.offer(ctx, tx, ch, in.AgentID, now, in.OfferFor(conv.SiteID))
 	})
 	return ch, err
 }
 
+// offer makes ch.Conv, queued, an offer to the agent (whose slot the caller has taken) until now+d.
+func (s *Store) offer(ctx context.Context, tx *sql.Tx, ch *Change, agentID string, now time.Time, d time.Duration) error {
+	conv := ch.Conv
+	conv.Status, conv.OfferedTo, conv.OfferExpiresAt, conv.UpdatedAt = chat.StatusOffered, agentID, now.Add(d), now
+	res, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'offered', offered_to = ?, offer_expires_at = ?, updated_at = ?
+		WHERE id = ? AND status = 'queued'`, agentID, ms(conv.OfferExpiresAt), ms(now), conv.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return chat.Errorf(chat.CodeConflict, "the conversation left the queue")
+	}
+	oid, _ := uuid.NewV7()
+	if _, err := s.exec(ctx, tx, "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at, outcome) VALUES (?, ?, ?, ?, ?, '')",
+		oid.String(), conv.ID, agentID, ms(now), ms(conv.OfferExpiresAt)); err != nil {
+		return err
+	}
+	if err := ch.event(ctx, s, tx, chat.TeamStream(conv.TeamID), chat.EventOffered); err != nil {
+		return err
+	}
+	return ch.event(ctx, s, tx, chat.AgentStream(agentID), chat.EventOffered)
+}
+
 // takeSlot is the atomic claim of one of an agent's slots.
 func (s *Store) takeSlot(ctx context.Context, tx *sql.Tx, agentID string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE agents SET slots_used = slots_used + 1, last_assigned_at = ?
+	res, err := s.exec(ctx, tx, `UPDATE agents SET slots_used = slots_used + 1, last_assigned_at = ?
 		WHERE id = ? AND slots_used < capacity AND presence = 'online' AND disabled_at IS NULL`, ms(now), agentID)
 	if err != nil {
 		return err
@@ -206,7 +212,7 @@ func (s *Store) releaseSlot(ctx context.Context, tx *sql.Tx, agentID string) err
 	if agentID == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, "UPDATE agents SET slots_used = slots_used - 1 WHERE id = ? AND slots_used > 0", agentID)
+	_, err := s.exec(ctx, tx, "UPDATE agents SET slots_used = slots_used - 1 WHERE id = ? AND slots_used > 0", agentID)
 	return err
 }
 
@@ -218,7 +224,7 @@ func (s *Store) assign(ctx context.Context, tx *sql.Tx, ch *Change, agentID, age
 	if from == chat.StatusOffered {
 		cond, args = "status = 'offered' AND offered_to = ?", []any{agentID}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, offered_to = NULL,
+	res, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, offered_to = NULL,
 		offer_expires_at = NULL, updated_at = ? WHERE id = ? AND `+cond, append([]any{agentID, ms(now), ms(now), conv.ID}, args...)...)
 	if err != nil {
 		return err
@@ -256,7 +262,7 @@ func (s *Store) Accept(ctx context.Context, convID, agentID, agentName string) (
 			return chat.Errorf(chat.CodeConflict, "this offer is no longer yours (it expired or was withdrawn)")
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, "UPDATE offers SET outcome = 'accepted', ended_at = ? WHERE conversation_id = ? AND agent_id = ? AND outcome = ''",
+		if _, err := s.exec(ctx, tx, "UPDATE offers SET outcome = 'accepted', ended_at = ? WHERE conversation_id = ? AND agent_id = ? AND outcome = ''",
 			ms(now), convID, agentID); err != nil {
 			return err
 		}
@@ -300,11 +306,11 @@ func (s *Store) EndOffer(ctx context.Context, convID, agentID, outcome string) (
 
 func (s *Store) unoffer(ctx context.Context, tx *sql.Tx, conv *chat.Conversation, outcome string, now time.Time) (*Change, error) {
 	agentID := conv.OfferedTo
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'queued', offered_to = NULL, offer_expires_at = NULL, updated_at = ?
+	if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', offered_to = NULL, offer_expires_at = NULL, updated_at = ?
 		WHERE id = ?`, ms(now), conv.ID); err != nil {
 		return nil, err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE offers SET outcome = ?, ended_at = ? WHERE conversation_id = ? AND agent_id = ? AND outcome = ''",
+	if _, err := s.exec(ctx, tx, "UPDATE offers SET outcome = ?, ended_at = ? WHERE conversation_id = ? AND agent_id = ? AND outcome = ''",
 		outcome, ms(now), conv.ID, agentID); err != nil {
 		return nil, err
 	}
@@ -322,7 +328,7 @@ func (s *Store) unoffer(ctx context.Context, tx *sql.Tx, conv *chat.Conversation
 
 // ExpiredOffers lists offers whose deadline has passed: (conversation, agent) pairs.
 func (s *Store) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([][2]string, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, offered_to FROM conversations WHERE status = 'offered' AND offer_expires_at <= ? LIMIT ?", ms(now), limit)
+	rows, err := s.query(ctx, "SELECT id, offered_to FROM conversations WHERE status = 'offered' AND offer_expires_at <= ? LIMIT ?", ms(now), limit)
 	if err != nil {
 		return nil, s.wrap("read expired offers", err)
 	}
@@ -418,7 +424,7 @@ func (s *Store) Transfer(ctx context.Context, in TransferInput) (*Change, error)
 				return err
 			}
 		case chat.StatusOffered:
-			if _, err := tx.ExecContext(ctx, "UPDATE offers SET outcome = 'withdrawn', ended_at = ? WHERE conversation_id = ? AND outcome = ''", ms(now), conv.ID); err != nil {
+			if _, err := s.exec(ctx, tx, "UPDATE offers SET outcome = 'withdrawn', ended_at = ? WHERE conversation_id = ? AND outcome = ''", ms(now), conv.ID); err != nil {
 				return err
 			}
 			if err := s.releaseSlot(ctx, tx, conv.OfferedTo); err != nil {
@@ -433,7 +439,7 @@ func (s *Store) Transfer(ctx context.Context, in TransferInput) (*Change, error)
 			if err := s.takeSlot(ctx, tx, in.ToAgent, now); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, offered_to = NULL,
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, offered_to = NULL,
 				offer_expires_at = NULL, last_agent_id = ?, updated_at = ? WHERE id = ?`, in.ToAgent, ms(now), nullString(conv.LastAgentID), ms(now), conv.ID); err != nil {
 				return err
 			}
@@ -443,7 +449,7 @@ func (s *Store) Transfer(ctx context.Context, in TransferInput) (*Change, error)
 				return err
 			}
 		} else {
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'queued', team_id = ?, agent_id = NULL, offered_to = NULL,
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', team_id = ?, agent_id = NULL, offered_to = NULL,
 				offer_expires_at = NULL, queued_at = ?, last_agent_id = ?, updated_at = ? WHERE id = ?`,
 				in.ToTeam, ms(now), nullString(conv.LastAgentID), ms(now), conv.ID); err != nil {
 				return err
@@ -498,12 +504,12 @@ func (s *Store) insertNote(ctx context.Context, tx *sql.Tx, ch *Change, agentID,
 	if clientID != "" {
 		cid = clientID
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO messages ("+msgCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
+	if _, err := s.exec(ctx, tx, "INSERT INTO messages ("+msgCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL)",
 		m.ConversationID, m.Seq, m.ID, string(m.SenderType), m.SenderID, m.SenderName, string(m.Type), m.Body,
 		chat.BodyHash(m.Type, m.Body), cid, ms(now)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?", m.Seq, ms(now), ms(now), c.ID); err != nil {
+	if _, err := s.exec(ctx, tx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?", m.Seq, ms(now), ms(now), c.ID); err != nil {
 		return err
 	}
 	c.LastSeq, c.LastMessageAt, c.UpdatedAt = m.Seq, now, now
@@ -536,7 +542,7 @@ func (s *Store) Reopen(ctx context.Context, convID string, window time.Duration,
 			return chat.Errorf(chat.CodeClosed, "the conversation is closed; start a new one")
 		}
 		var other int
-		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE site_id = ? AND customer_id = ? AND "+s.d.openPredicate(),
+		if err := s.queryRowTx(ctx, tx, "SELECT count(*) FROM conversations WHERE site_id = ? AND customer_id = ? AND "+s.d.openPredicate(),
 			conv.SiteID, conv.CustomerID).Scan(&other); err != nil {
 			return err
 		}
@@ -546,13 +552,13 @@ func (s *Store) Reopen(ctx context.Context, convID string, window time.Duration,
 		// Back to the previous agent if they can take it, else to the queue.
 		prev := conv.LastAgentID
 		if prev != "" && s.takeSlot(ctx, tx, prev, now) == nil {
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, closed_at = NULL,
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, closed_at = NULL,
 				queued_at = ?, updated_at = ? WHERE id = ?`, prev, ms(now), ms(now), ms(now), conv.ID); err != nil {
 				return err
 			}
 			conv.Status, conv.AgentID, conv.AssignedAt = chat.StatusAssigned, prev, now
 		} else {
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'queued', agent_id = NULL, closed_at = NULL, queued_at = ?,
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', agent_id = NULL, closed_at = NULL, queued_at = ?,
 				updated_at = ? WHERE id = ?`, ms(now), ms(now), conv.ID); err != nil {
 				return err
 			}
@@ -596,7 +602,7 @@ func (s *Store) LeaveMessage(ctx context.Context, convID, reason string) (*Chang
 			return nil
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, "UPDATE conversations SET status = 'pending', updated_at = ? WHERE id = ?", ms(now), conv.ID); err != nil {
+		if _, err := s.exec(ctx, tx, "UPDATE conversations SET status = 'pending', updated_at = ? WHERE id = ?", ms(now), conv.ID); err != nil {
 			return err
 		}
 		conv.Status, conv.UpdatedAt = chat.StatusPending, now
@@ -612,7 +618,7 @@ func (s *Store) LeaveMessage(ctx context.Context, convID, reason string) (*Chang
 
 // OverdueQueued lists conversations of a team queued before cutoff.
 func (s *Store) OverdueQueued(ctx context.Context, teamID string, cutoff time.Time) ([]*chat.Conversation, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' AND queued_at < ? ORDER BY priority DESC, queued_at LIMIT 100",
+	rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' AND queued_at < ? ORDER BY priority DESC, queued_at LIMIT 100",
 		teamID, ms(cutoff))
 	if err != nil {
 		return nil, s.wrap("read overdue", err)
@@ -622,7 +628,7 @@ func (s *Store) OverdueQueued(ctx context.Context, teamID string, cutoff time.Ti
 
 // Inactive lists open conversations in status with no message since cutoff.
 func (s *Store) Inactive(ctx context.Context, status chat.Status, cutoff time.Time, limit int) ([]*chat.Conversation, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ? AND last_message_at < ? ORDER BY last_message_at LIMIT ?",
+	rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ? AND last_message_at < ? ORDER BY last_message_at LIMIT ?",
 		string(status), ms(cutoff), limit)
 	if err != nil {
 		return nil, s.wrap("read inactive", err)
@@ -634,10 +640,10 @@ func (s *Store) Inactive(ctx context.Context, status chat.Status, cutoff time.Ti
 func (s *Store) AgentConnected(ctx context.Context, agentID string) (chat.Presence, error) {
 	var p string
 	err := s.tx(ctx, "agent connected", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE agents SET presence = availability, last_seen = ? WHERE id = ? AND disabled_at IS NULL", ms(s.now()), agentID); err != nil {
+		if _, err := s.exec(ctx, tx, "UPDATE agents SET presence = availability, last_seen = ? WHERE id = ? AND disabled_at IS NULL", ms(s.now()), agentID); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, "SELECT presence FROM agents WHERE id = ?", agentID).Scan(&p)
+		return s.queryRowTx(ctx, tx, "SELECT presence FROM agents WHERE id = ?", agentID).Scan(&p)
 	})
 	return chat.Presence(p), err
 }
@@ -670,7 +676,7 @@ func (s *Store) SetAvailability(ctx context.Context, agentID string, a chat.Pres
 			q = "UPDATE agents SET availability = ?, presence = ?, last_seen = ? WHERE id = ?"
 			args = []any{string(a), string(a), ms(s.now()), agentID}
 		}
-		res, err := tx.ExecContext(ctx, q, args...)
+		res, err := s.exec(ctx, tx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -690,7 +696,7 @@ func (s *Store) VanishedAgents(ctx context.Context, cutoff time.Time) ([]string,
 
 // textColumn runs a query of one text column and returns its values.
 func (s *Store) textColumn(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -713,14 +719,14 @@ func (s *Store) AgentGone(ctx context.Context, agentID string, cutoff time.Time,
 	var out []*Change
 	err := s.tx(ctx, "agent gone", func(tx *sql.Tx) error {
 		out = nil
-		res, err := tx.ExecContext(ctx, "UPDATE agents SET presence = 'offline' WHERE id = ? AND presence <> 'offline' AND last_seen < ?", agentID, ms(cutoff))
+		res, err := s.exec(ctx, tx, "UPDATE agents SET presence = 'offline' WHERE id = ? AND presence <> 'offline' AND last_seen < ?", agentID, ms(cutoff))
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // back in time
 		}
-		rows, err := tx.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE (offered_to = ? AND status = 'offered') OR (agent_id = ? AND status = 'assigned')", agentID, agentID)
+		rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE (offered_to = ? AND status = 'offered') OR (agent_id = ? AND status = 'assigned')", agentID, agentID)
 		if err != nil {
 			return err
 		}
@@ -753,7 +759,7 @@ func (s *Store) AgentGone(ctx context.Context, agentID string, cutoff time.Time,
 			if !requeue(conv.SiteID) {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'queued', agent_id = NULL, last_agent_id = ?, updated_at = ?
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', agent_id = NULL, last_agent_id = ?, updated_at = ?
 				WHERE id = ?`, agentID, ms(now), conv.ID); err != nil {
 				return err
 			}
@@ -798,12 +804,12 @@ func (s *Store) TeamStates(ctx context.Context) ([]TeamState, error) {
 	for _, t := range teams {
 		st := TeamState{TeamID: t.ID, Name: t.Name}
 		for status, dst := range map[string]*int{"queued": &st.Queued, "offered": &st.Offered, "pending": &st.Pending} {
-			if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = ?", t.ID, status).Scan(dst); err != nil {
+			if err := s.queryRow(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = ?", t.ID, status).Scan(dst); err != nil {
 				return nil, s.wrap("read team state", err)
 			}
 		}
 		var oldest sql.NullInt64
-		if err := s.r.QueryRowContext(ctx, "SELECT min(queued_at) FROM conversations WHERE team_id = ? AND status IN ('queued', 'offered')", t.ID).Scan(&oldest); err != nil {
+		if err := s.queryRow(ctx, "SELECT min(queued_at) FROM conversations WHERE team_id = ? AND status IN ('queued', 'offered')", t.ID).Scan(&oldest); err != nil {
 			return nil, s.wrap("read team state", err)
 		}
 		st.OldestQueued = nullMS(oldest)
@@ -821,7 +827,7 @@ func (s *Store) QueuePositions(ctx context.Context, teamID string, limit int) ([
 
 // OfferOutcomes counts offers by outcome ("" = still pending).
 func (s *Store) OfferOutcomes(ctx context.Context) (map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT outcome, count(*) FROM offers GROUP BY outcome")
+	rows, err := s.query(ctx, "SELECT outcome, count(*) FROM offers GROUP BY outcome")
 	if err != nil {
 		return nil, s.wrap("read offers", err)
 	}
@@ -841,7 +847,7 @@ func (s *Store) OfferOutcomes(ctx context.Context) (map[string]int, error) {
 // HandlingTime returns the mean time from assignment to close of a team's last 50 closed conversations, and
 // how many there were; the queue's wait estimate is built on it.
 func (s *Store) HandlingTime(ctx context.Context, teamID string) (time.Duration, int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT closed_at, assigned_at FROM conversations
+	rows, err := s.query(ctx, `SELECT closed_at, assigned_at FROM conversations
 		WHERE team_id = ? AND closed_at > 0 ORDER BY closed_at DESC LIMIT 50`, teamID)
 	if err != nil {
 		return 0, 0, s.wrap("read handling times", err)
@@ -874,7 +880,7 @@ func (s *Store) AgentConversations(ctx context.Context, agentID string, limit in
 		"SELECT " + convCols + " FROM conversations WHERE agent_id = ? AND status = 'assigned' ORDER BY last_message_at DESC LIMIT ?",
 		"SELECT " + convCols + " FROM conversations WHERE status = 'offered' AND offered_to = ? LIMIT ?",
 	} {
-		rows, err := s.r.QueryContext(ctx, q, agentID, limit)
+		rows, err := s.query(ctx, q, agentID, limit)
 		if err != nil {
 			return nil, s.wrap("read agent conversations", err)
 		}
@@ -894,7 +900,7 @@ func (s *Store) DB() *sql.DB { return s.r }
 // index, so it costs the same however long the queue is.
 func (s *Store) QueuePosition(ctx context.Context, c *chat.Conversation) (int, error) {
 	var ahead int
-	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
+	err := s.queryRow(ctx, `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
 		AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`,
 		c.TeamID, c.Priority, c.Priority, ms(c.QueuedAt), ms(c.QueuedAt), c.ID).Scan(&ahead)
 	return ahead + 1, s.wrap("read queue position", err)
@@ -903,6 +909,6 @@ func (s *Store) QueuePosition(ctx context.Context, c *chat.Conversation) (int, e
 // QueueLength counts the conversations waiting in a team's queue.
 func (s *Store) QueueLength(ctx context.Context, teamID string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", teamID).Scan(&n)
+	err := s.queryRow(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", teamID).Scan(&n)
 	return n, s.wrap("read queue length", err)
 }

@@ -18,7 +18,7 @@ func (s *Store) CreateSession(ctx context.Context, se *chat.Session) error {
 		site = sql.NullString{String: se.SiteID, Valid: true}
 	}
 	return s.tx(ctx, "create session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (token_hash, kind, principal_id, site_id, created_at, expires_at,
+		_, err := s.exec(ctx, tx, `INSERT INTO sessions (token_hash, kind, principal_id, site_id, created_at, expires_at,
 			last_used_at, user_agent, ip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			se.TokenHash, string(se.Kind), se.PrincipalID, site, ms(se.CreatedAt), ms(se.ExpiresAt), ms(se.LastUsedAt),
 			truncate(se.UserAgent, 255), truncate(se.IP, 45))
@@ -32,7 +32,7 @@ func (s *Store) Session(ctx context.Context, hash []byte) (*chat.Session, error)
 	var kind string
 	var site sql.NullString
 	var created, expires, used int64
-	err := s.r.QueryRowContext(ctx, `SELECT token_hash, kind, principal_id, site_id, created_at, expires_at, last_used_at,
+	err := s.queryRow(ctx, `SELECT token_hash, kind, principal_id, site_id, created_at, expires_at, last_used_at,
 		user_agent, ip FROM sessions WHERE token_hash = ?`, hash).Scan(&se.TokenHash, &kind, &se.PrincipalID, &site,
 		&created, &expires, &used, &se.UserAgent, &se.IP)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -62,7 +62,7 @@ func (s *Store) TouchSession(ctx context.Context, se *chat.Session, idle, absolu
 	}
 	se.LastUsedAt, se.ExpiresAt = now, exp
 	return s.tx(ctx, "touch session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_hash = ?", ms(now), ms(exp), se.TokenHash)
+		_, err := s.exec(ctx, tx, "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_hash = ?", ms(now), ms(exp), se.TokenHash)
 		return err
 	})
 }
@@ -70,7 +70,7 @@ func (s *Store) TouchSession(ctx context.Context, se *chat.Session, idle, absolu
 // DeleteSession revokes one session.
 func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 	return s.tx(ctx, "delete session", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE token_hash = ?", hash)
+		_, err := s.exec(ctx, tx, "DELETE FROM sessions WHERE token_hash = ?", hash)
 		return err
 	})
 }
@@ -78,7 +78,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash []byte) error {
 // DeleteSessionsOf revokes every session of a principal.
 func (s *Store) DeleteSessionsOf(ctx context.Context, principalID string) error {
 	return s.tx(ctx, "delete sessions", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE principal_id = ?", principalID)
+		_, err := s.exec(ctx, tx, "DELETE FROM sessions WHERE principal_id = ?", principalID)
 		return err
 	})
 }
@@ -87,7 +87,7 @@ func (s *Store) DeleteSessionsOf(ctx context.Context, principalID string) error 
 func (s *Store) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.tx(ctx, "purge sessions", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE expires_at < ?", ms(s.now()))
+		res, err := s.exec(ctx, tx, "DELETE FROM sessions WHERE expires_at < ?", ms(s.now()))
 		if err != nil {
 			return err
 		}
@@ -111,7 +111,7 @@ func (s *Store) Audit(ctx context.Context, e chat.AuditEntry) error {
 		e.Detail = "{}"
 	}
 	return s.tx(ctx, "audit", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, at, actor_type, actor_id, action, target_type, target_id, ip, detail)
+		_, err := s.exec(ctx, tx, `INSERT INTO audit_log (id, at, actor_type, actor_id, action, target_type, target_id, ip, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, id.String(), ms(e.At), e.ActorType, e.ActorID, e.Action, e.TargetType,
 			truncate(e.TargetID, 64), truncate(e.IP, 45), e.Detail)
 		return err
@@ -129,7 +129,7 @@ func (s *Store) AuditLog(ctx context.Context, before time.Time, beforeID string,
 	}
 	q += " ORDER BY at DESC, id DESC LIMIT ?"
 	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap("read audit log", err)
 	}

@@ -48,7 +48,7 @@ func (s *Store) CreateSite(ctx context.Context, st *chat.Site) error {
 	origins, _ := json.Marshal(st.AllowedOrigins)
 	settings, _ := json.Marshal(st.Settings)
 	return s.tx(ctx, "create site", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO sites ("+siteCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := s.exec(ctx, tx, "INSERT INTO sites ("+siteCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			st.ID, st.Name, st.WidgetKey, st.Secret, string(origins), nullString(st.DefaultTeamID), string(settings), ms(now), ms(now))
 		if s.d.isDuplicate(err) {
 			return chat.Errorf(chat.CodeConflict, "the widget key is already in use")
@@ -68,7 +68,7 @@ func (s *Store) SiteByKey(ctx context.Context, key string) (*chat.Site, error) {
 }
 
 func (s *Store) siteWhere(ctx context.Context, where string, arg any) (*chat.Site, error) {
-	st, err := scanSite(s.r.QueryRowContext(ctx, "SELECT "+siteCols+" FROM sites WHERE "+where, arg))
+	st, err := scanSite(s.queryRow(ctx, "SELECT "+siteCols+" FROM sites WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("site")
 	}
@@ -77,7 +77,7 @@ func (s *Store) siteWhere(ctx context.Context, where string, arg any) (*chat.Sit
 
 // Sites lists every site by name.
 func (s *Store) Sites(ctx context.Context) ([]*chat.Site, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT "+siteCols+" FROM sites ORDER BY name, id")
+	rows, err := s.query(ctx, "SELECT "+siteCols+" FROM sites ORDER BY name, id")
 	if err != nil {
 		return nil, s.wrap("list sites", err)
 	}
@@ -99,7 +99,7 @@ func (s *Store) UpdateSite(ctx context.Context, st *chat.Site) error {
 	settings, _ := json.Marshal(st.Settings)
 	st.UpdatedAt = s.now()
 	return s.tx(ctx, "update site", func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = ?, allowed_origins = ?, default_team_id = ?, settings = ?,
+		res, err := s.exec(ctx, tx, `UPDATE sites SET name = ?, allowed_origins = ?, default_team_id = ?, settings = ?,
 			updated_at = ? WHERE id = ?`, st.Name, string(origins), nullString(st.DefaultTeamID), string(settings), ms(st.UpdatedAt), st.ID)
 		if err != nil {
 			return err

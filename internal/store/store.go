@@ -52,6 +52,7 @@ type Options struct {
 type Store struct {
 	w       *sql.DB // writes. SQLite: one connection, immediate transactions. MySQL: the shared pool.
 	r       *sql.DB // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
+	rc, wc  *stmtCache // prepared statements of r and of w (one cache on MySQL, where they are one pool)
 	d       dialect
 	log     *slog.Logger
 	now     func() time.Time
@@ -163,6 +164,7 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	r.SetMaxIdleConns(4)
 	r.SetConnMaxLifetime(0)
 	s.w, s.r, s.d = w, r, sqliteDialect{}
+	s.rc, s.wc = newStmtCache(r, true), newStmtCache(w, false)
 	if err := s.checkSQLiteFile(ctx, path); err != nil {
 		s.Close()
 		return err
@@ -269,6 +271,8 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	s.w, s.r, s.d = db, db, mysqlDialect{}
+	s.rc = newStmtCache(db, false)
+	s.wc = s.rc
 	s.info = Info{Driver: "mysql", Version: version, Durable: true,
 		Durability: fmt.Sprintf("innodb_flush_log_at_trx_commit=%d", flushLog)}
 	var warn []string
@@ -382,7 +386,7 @@ func (mysqlLocker) SessionUnlock(ctx context.Context, c *sql.Conn) error {
 
 // loadEpoch reads the store's epoch, creating it on a new store.
 func (s *Store) loadEpoch(ctx context.Context) error {
-	err := s.r.QueryRowContext(ctx, "SELECT v FROM meta WHERE k = 'epoch'").Scan(&s.epoch)
+	err := s.queryRow(ctx, "SELECT v FROM meta WHERE k = 'epoch'").Scan(&s.epoch)
 	if err == nil {
 		return nil
 	}
@@ -409,7 +413,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return s.wrap("ping", err)
 	}
 	var one int
-	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := s.queryRow(ctx, "SELECT 1").Scan(&one); err != nil {
 		return s.wrap("ping", err)
 	}
 	if s.d.name() == "sqlite" {
@@ -448,6 +452,10 @@ func (s *Store) Close() error {
 		if s.goose != nil {
 			// The provider does not own s.w; closing it would close our pool twice.
 			s.goose = nil
+		}
+		s.rc.close()
+		if s.wc != s.rc {
+			s.wc.close()
 		}
 		if s.r != nil && s.r != s.w {
 			err = errors.Join(err, s.r.Close())
@@ -543,7 +551,7 @@ var _ database.DBTxConn = (*sql.Conn)(nil)
 func (s *Store) RotateEpoch(ctx context.Context) (string, error) {
 	epoch := rand.Text()
 	err := s.tx(ctx, "rotate epoch", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE meta SET v = ? WHERE k = 'epoch'", epoch)
+		_, err := s.exec(ctx, tx, "UPDATE meta SET v = ? WHERE k = 'epoch'", epoch)
 		return err
 	})
 	if err != nil {
