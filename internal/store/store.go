@@ -50,8 +50,8 @@ type Options struct {
 
 // Store is Parley's database. It is safe for concurrent use.
 type Store struct {
-	w       *sql.DB // writes. SQLite: one connection, immediate transactions. MySQL: the shared pool.
-	r       *sql.DB // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
+	w       *sql.DB    // writes. SQLite: one connection, immediate transactions. MySQL: the shared pool.
+	r       *sql.DB    // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
 	rc, wc  *stmtCache // prepared statements of r and of w (one cache on MySQL, where they are one pool)
 	d       dialect
 	log     *slog.Logger
