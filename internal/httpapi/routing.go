@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/messaging"
+	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/protocol"
 )
 
@@ -106,4 +108,27 @@ func (s *Server) myConversations(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs, "epoch": s.msg.Epoch()})
+}
+
+// inbox lists one of the agent's views: GET /api/v1/inbox?view=mine|queue|team|all&limit=N.
+func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
+	view := store.InboxView(r.URL.Query().Get("view"))
+	if view == "" {
+		view = store.InboxMine
+	}
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			s.writeError(w, r, chat.Invalid("limit", "limit must be 1 to 200"))
+			return
+		}
+		limit = n
+	}
+	items, err := s.msg.Inbox(r.Context(), principalOf(r.Context()), view, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"view": view, "conversations": items, "epoch": s.msg.Epoch()})
 }

@@ -865,3 +865,81 @@ func (s *Service) leaveIfUnavailable(ctx context.Context, site *chat.Site, conv 
 	s.routed(ch, "")
 	return ch != nil, nil
 }
+
+// InboxItem is a conversation as an agent's list shows it.
+type InboxItem struct {
+	*chat.Conversation
+	Customer     InboxCustomer `json:"customer"`
+	AgentReadSeq uint64        `json:"agent_read_seq"`
+	Unread       uint64        `json:"unread"` // messages after the agents' read cursor
+}
+
+// InboxCustomer is what a list shows of the customer.
+type InboxCustomer struct {
+	Name  string `json:"name"`
+	Email string `json:"email,omitempty"`
+}
+
+// Inbox returns one of p's lists (store.InboxMine, ...Queue, ...Team, ...All), at most limit entries:
+// "all" only for supervisors and admins, whose "queue" and "team" cover every team.
+func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.InboxView, limit int) ([]InboxItem, error) {
+	a, err := agentOf(p)
+	if err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 200
+	}
+	teams := a.Teams
+	switch view {
+	case store.InboxMine, store.InboxQueue, store.InboxTeam:
+	case store.InboxAll:
+		if !a.Role.SeesAllTeams() {
+			return nil, chat.Errorf(chat.CodeForbidden, "only supervisors and admins see every conversation")
+		}
+	default:
+		return nil, chat.Invalid("view", "view must be mine, queue, team or all")
+	}
+	if a.Role.SeesAllTeams() && view != store.InboxMine {
+		all, err := s.st.Teams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		teams = teams[:0:0]
+		for _, t := range all {
+			teams = append(teams, t.ID)
+		}
+	}
+	convs, err := s.st.Inbox(ctx, view, a.ID, teams, limit)
+	if err != nil {
+		return nil, err
+	}
+	if view == store.InboxQueue {
+		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int {
+			if x.Priority != y.Priority {
+				return y.Priority - x.Priority
+			}
+			return x.QueuedAt.Compare(y.QueuedAt)
+		})
+	} else {
+		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int { return y.LastMessageAt.Compare(x.LastMessageAt) })
+	}
+	if len(convs) > limit {
+		convs = convs[:limit]
+	}
+	out := make([]InboxItem, 0, len(convs))
+	for _, c := range convs {
+		item := InboxItem{Conversation: c}
+		if cu, err := s.st.Customer(ctx, c.CustomerID); err == nil {
+			item.Customer = InboxCustomer{Name: cu.Name, Email: cu.Email}
+		}
+		if _, ar, err := s.st.ReadCursors(ctx, c.ID); err == nil {
+			item.AgentReadSeq = ar
+			if c.LastSeq > ar {
+				item.Unread = c.LastSeq - ar
+			}
+		}
+		out = append(out, item)
+	}
+	return out, nil
+}

@@ -912,3 +912,60 @@ func (s *Store) QueueLength(ctx context.Context, teamID string) (int, error) {
 	err := s.queryRow(ctx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", teamID).Scan(&n)
 	return n, s.wrap("read queue length", err)
 }
+
+// InboxView names an agent's list: what they hold, what waits in their teams' queues, their teams' open
+// conversations, or every open conversation.
+type InboxView string
+
+// The inbox views.
+const (
+	InboxMine  InboxView = "mine"
+	InboxQueue InboxView = "queue"
+	InboxTeam  InboxView = "team"
+	InboxAll   InboxView = "all"
+)
+
+// Inbox returns up to limit conversations of a view: mine (assigned and offered, by activity), queue (waiting
+// in the teams' queues, in service order), team (the teams' open conversations, by activity), all (every open
+// conversation, by activity).
+func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int) ([]*chat.Conversation, error) {
+	switch view {
+	case InboxMine:
+		return s.AgentConversations(ctx, agentID, limit)
+	case InboxAll:
+		var out []*chat.Conversation
+		for _, st := range []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned} {
+			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ? ORDER BY last_message_at DESC LIMIT ?", string(st), limit)
+			if err != nil {
+				return nil, s.wrap("read inbox", err)
+			}
+			convs, err := s.scanConversations(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, convs...)
+		}
+		return out, nil
+	}
+	var out []*chat.Conversation
+	statuses := []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending}
+	order := "priority DESC, queued_at, id"
+	if view == InboxTeam {
+		statuses = append(statuses, chat.StatusAssigned)
+		order = "last_message_at DESC"
+	}
+	for _, team := range teams {
+		for _, st := range statuses {
+			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ? ORDER BY "+order+" LIMIT ?", team, string(st), limit)
+			if err != nil {
+				return nil, s.wrap("read inbox", err)
+			}
+			convs, err := s.scanConversations(rows)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, convs...)
+		}
+	}
+	return out, nil
+}

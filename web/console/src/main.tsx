@@ -1,36 +1,418 @@
-// The agent console: a placeholder Preact + signals app that proves the toolchain (TSX, preact, signals,
-// CSS bundling, hashed assets) end to end. The real console replaces it.
+// The agent console: log in, the inbox (mine, the queue, my teams, everyone), a conversation with its history,
+// live messages and a composer, offers to accept, presence. Everything live comes over one WebSocket (live.ts);
+// lists are re-read after events, so a reconnect or a server restart leaves nothing stale. Text is rendered
+// as text (Preact escapes it); nothing from a message or a customer becomes HTML.
 
 import { render } from "preact";
-import { computed, effect, signal } from "@preact/signals";
+import { useEffect, useRef } from "preact/hooks";
+import { batch, computed, effect, signal } from "@preact/signals";
+import { ApiError, call, setCSRF } from "./api";
+import type { Agent, Conversation, Message, SessionAnswer } from "./api";
+import { Live } from "./live";
+import type { Frame } from "./live";
+import { words } from "./i18n";
+import type { Lang } from "./i18n";
 import "./main.css";
 
-type Lang = "zh-CN" | "en";
+type View = "mine" | "queue" | "team" | "all";
 
-const messages = {
-  "zh-CN": { title: "Parley 客服控制台", other: "English" },
-  en: { title: "Parley console", other: "中文" },
-} satisfies Record<Lang, { title: string; other: string }>;
+const lang = signal<Lang>((localStorage.getItem("parley:console:lang") as Lang | null) ?? (/^zh\b/i.test(navigator.language) ? "zh-CN" : "en"));
+const t = computed(() => words[lang.value]);
+const me = signal<Agent | null>(null);
+const booted = signal(false);
+const connected = signal(false);
+const view = signal<View>("mine");
+const lists = signal<Record<View, Conversation[]>>({ mine: [], queue: [], team: [], all: [] });
+const selected = signal<string | null>(null);
+const messages = signal<Message[]>([]);
+const sending = signal(0);
+const typingName = signal("");
+const loginError = signal("");
 
-const lang = signal<Lang>(/^zh\b/i.test(navigator.language) ? "zh-CN" : "en");
-const text = computed(() => messages[lang.value]);
-
-// Keep <html lang> in step so screen readers and fonts pick the right language.
 effect(() => {
   document.documentElement.lang = lang.value;
+  document.title = t.value.title;
+  localStorage.setItem("parley:console:lang", lang.value);
 });
 
-function App() {
+// ---- Data ----
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** refresh re-reads the lists soon (events come in bursts: one read serves them all). */
+function refresh(): void {
+  if (refreshTimer) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = undefined;
+    void loadLists();
+  }, 150);
+}
+
+async function loadLists(): Promise<void> {
+  const agent = me.value;
+  if (!agent) return;
+  const views: View[] = ["mine", "queue", view.value];
+  const next = { ...lists.value };
+  for (const v of new Set(views)) {
+    try {
+      const r = await call<{ conversations: Conversation[] }>("GET", `/api/v1/inbox?view=${v}`);
+      next[v] = r.conversations;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return logout();
+    }
+  }
+  lists.value = next;
+}
+
+async function openConversation(id: string): Promise<void> {
+  batch(() => {
+    selected.value = id;
+    messages.value = [];
+    typingName.value = "";
+  });
+  const page = await call<{ messages: Message[]; head_seq: number }>("GET", `/api/v1/conversations/${id}/messages?limit=50`);
+  if (selected.value !== id) return;
+  messages.value = page.messages;
+  live.follow(id, false, page.head_seq);
+  markRead();
+}
+
+async function olderMessages(): Promise<void> {
+  const id = selected.value;
+  const first = messages.value[0];
+  if (!id || !first || first.seq <= 1) return;
+  const page = await call<{ messages: Message[] }>("GET", `/api/v1/conversations/${id}/messages?before=${first.seq}&limit=50`);
+  if (selected.value === id) messages.value = [...page.messages, ...messages.value];
+}
+
+/** catchUp reads what follows the last message shown (after a gap or a reconnect). */
+async function catchUp(id: string): Promise<void> {
+  const last = messages.value[messages.value.length - 1]?.seq ?? 0;
+  const page = await call<{ messages: Message[] }>("GET", `/api/v1/conversations/${id}/messages?after=${last}&limit=200`);
+  if (selected.value === id) appendMessages(page.messages);
+}
+
+function appendMessages(ms: Message[]): void {
+  const cur = messages.value;
+  const last = cur[cur.length - 1]?.seq ?? 0;
+  const fresh = ms.filter((m) => m.seq > last).sort((a, b) => a.seq - b.seq);
+  if (fresh.length > 0) messages.value = [...cur, ...fresh];
+}
+
+function markRead(): void {
+  const id = selected.value;
+  const last = messages.value[messages.value.length - 1];
+  if (id && last && document.visibilityState === "visible") live.read(id, last.seq);
+}
+
+function onFrame(f: Frame): void {
+  switch (f.type) {
+    case "hello":
+      refresh();
+      if (selected.value) void catchUp(selected.value);
+      break;
+    case "event":
+    case "activity":
+      refresh();
+      break;
+    case "message": {
+      const m = f.message;
+      if (!m || m.conversation_id !== selected.value) break;
+      const last = messages.value[messages.value.length - 1]?.seq ?? 0;
+      if (m.seq === last + 1) {
+        appendMessages([m]);
+        if (m.sender_type === "customer") typingName.value = "";
+        markRead();
+      } else if (m.seq > last + 1) {
+        void catchUp(m.conversation_id);
+      }
+      break;
+    }
+    case "heartbeat": {
+      const id = selected.value;
+      const last = messages.value[messages.value.length - 1]?.seq ?? 0;
+      if (id && f.heads && (f.heads[id] ?? 0) > last) void catchUp(id);
+      break;
+    }
+    case "typing":
+      if (f.conversation_id === selected.value && f.side === "customer") {
+        typingName.value = f.name ?? "";
+        setTimeout(() => (typingName.value = ""), 6000);
+      }
+      break;
+  }
+}
+
+const live = new Live(onFrame, (c) => (connected.value = c));
+
+function startLive(agent: Agent): void {
+  live.start();
+  live.follow("agent:" + agent.id, true, 0);
+  for (const team of agent.teams) live.follow("team:" + team, true, 0);
+}
+
+async function boot(): Promise<void> {
+  try {
+    const s = await call<SessionAnswer>("GET", "/api/v1/auth/session");
+    setCSRF(s.csrf_token);
+    me.value = s.agent;
+    startLive(s.agent);
+    await loadLists();
+  } catch {
+    me.value = null;
+  } finally {
+    booted.value = true;
+  }
+}
+
+async function login(email: string, password: string): Promise<void> {
+  loginError.value = "";
+  try {
+    const s = await call<SessionAnswer>("POST", "/api/v1/auth/login", { email, password });
+    setCSRF(s.csrf_token);
+    me.value = s.agent;
+    startLive(s.agent);
+    await loadLists();
+  } catch (e) {
+    loginError.value = e instanceof ApiError && e.status === 429 ? e.message : t.value.loginFailed;
+  }
+}
+
+function logout(): void {
+  void call("POST", "/api/v1/auth/logout").catch(() => {});
+  live.stop();
+  batch(() => {
+    me.value = null;
+    selected.value = null;
+    messages.value = [];
+  });
+}
+
+async function act(action: "accept" | "decline" | "assign" | "close"): Promise<void> {
+  const id = selected.value;
+  if (!id) return;
+  try {
+    await call("POST", `/api/v1/conversations/${id}/${action}`);
+  } catch {
+    /* the list shows the outcome either way */
+  }
+  await loadLists();
+  if (action === "decline") selected.value = null;
+}
+
+async function setPresence(p: string): Promise<void> {
+  const a = await call<Agent>("PUT", "/api/v1/agents/me/presence", { presence: p });
+  me.value = a;
+}
+
+// ---- Views ----
+
+function Login() {
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    void login(String(data.get("email") ?? ""), String(data.get("password") ?? ""));
+  };
   return (
-    <main>
-      <h1>{text.value.title}</h1>
-      <button type="button" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
-        {text.value.other}
-      </button>
+    <main class="login">
+      <h1>{t.value.title}</h1>
+      <form onSubmit={submit}>
+        <label>
+          {t.value.email}
+          <input name="email" type="email" autocomplete="username" required />
+        </label>
+        <label>
+          {t.value.password}
+          <input name="password" type="password" autocomplete="current-password" required />
+        </label>
+        {loginError.value && <p class="error" role="alert">{loginError.value}</p>}
+        <button type="submit">{t.value.login}</button>
+        <button type="button" class="link" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
+          {t.value.other}
+        </button>
+      </form>
     </main>
   );
 }
 
+function Header() {
+  const agent = me.value!;
+  return (
+    <header class="top">
+      <strong>{t.value.title}</strong>
+      {!connected.value && <span class="offline-note" role="status">{t.value.connecting}</span>}
+      <span class="spacer" />
+      <label class="presence">
+        <span class={"dot " + agent.availability} aria-hidden="true" />
+        <select aria-label="presence" value={agent.availability} onChange={(e) => void setPresence((e.currentTarget as HTMLSelectElement).value)}>
+          <option value="online">{t.value.online}</option>
+          <option value="away">{t.value.away}</option>
+          <option value="offline">{t.value.offline}</option>
+        </select>
+      </label>
+      <span class="me">{agent.name}</span>
+      <button type="button" class="link" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
+        {t.value.other}
+      </button>
+      <button type="button" class="link" onClick={logout}>
+        {t.value.logout}
+      </button>
+    </header>
+  );
+}
+
+function Inbox() {
+  const agent = me.value!;
+  const tabs: View[] = agent.role === "agent" ? ["mine", "queue", "team"] : ["mine", "queue", "team", "all"];
+  const items = lists.value[view.value];
+  return (
+    <nav class="inbox" aria-label="conversations">
+      <div class="tabs" role="tablist">
+        {tabs.map((v) => (
+          <button
+            type="button"
+            role="tab"
+            aria-selected={view.value === v}
+            class={view.value === v ? "tab on" : "tab"}
+            onClick={() => {
+              view.value = v;
+              void loadLists();
+            }}
+          >
+            {t.value[v]}
+            {(v === "mine" || v === "queue") && <span class="count">{lists.value[v].length}</span>}
+          </button>
+        ))}
+      </div>
+      {items.length === 0 ? (
+        <p class="empty">{t.value.empty}</p>
+      ) : (
+        <ul class="list">
+          {items.map((c) => (
+            <li>
+              <button type="button" class={c.id === selected.value ? "item on" : "item"} data-conv={c.id} onClick={() => void openConversation(c.id)}>
+                <span class="name">{c.customer.name || "—"}</span>
+                <span class={"status " + c.status}>{c.offered_to === agent.id && c.status === "offered" ? t.value.offeredToYou : (t.value.status[c.status] ?? c.status)}</span>
+                {c.unread > 0 && c.id !== selected.value && <span class="unread">{c.unread}</span>}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </nav>
+  );
+}
+
+function who(m: Message): string {
+  if (m.sender_type === "system") return "";
+  return m.sender_name || (m.sender_type === "customer" ? "—" : "");
+}
+
+function ConversationPane() {
+  const id = selected.value;
+  const logRef = useRef<HTMLOListElement>(null);
+  const boxRef = useRef<HTMLTextAreaElement>(null);
+  const noteRef = useRef<HTMLInputElement>(null);
+  const count = messages.value.length;
+  useEffect(() => {
+    const el = logRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [count, id]);
+  if (!id) return <section class="pane empty">{t.value.pick}</section>;
+  const agent = me.value!;
+  const conv = [...lists.value.mine, ...lists.value.queue, ...lists.value.team, ...lists.value.all].find((c) => c.id === id);
+  const offeredToMe = conv?.status === "offered" && conv.offered_to === agent.id;
+  const waiting = conv?.status === "queued" || conv?.status === "pending";
+  const submit = () => {
+    const box = boxRef.current;
+    if (!box) return;
+    const body = box.value.trim();
+    if (!body) return;
+    box.value = "";
+    const note = noteRef.current;
+    const kind = note?.checked ? "note" : "text";
+    if (note) note.checked = false; // a note is one message: the next one goes to the customer again
+    sending.value++;
+    void live.send(id, body, kind).finally(() => sending.value--);
+  };
+  return (
+    <section class="pane">
+      <header class="conv-head">
+        <h2>{conv?.customer.name || "—"}</h2>
+        {conv && <span class={"status " + conv.status}>{t.value.status[conv.status] ?? conv.status}</span>}
+        <span class="spacer" />
+        {offeredToMe && (
+          <>
+            <button type="button" class="primary" onClick={() => void act("accept")}>{t.value.accept}</button>
+            <button type="button" onClick={() => void act("decline")}>{t.value.decline}</button>
+          </>
+        )}
+        {waiting && <button type="button" class="primary" onClick={() => void act("assign")}>{t.value.takeIt}</button>}
+        {conv && conv.status !== "closed" && <button type="button" onClick={() => void act("close")}>{t.value.close}</button>}
+      </header>
+      <ol class="log" ref={logRef} aria-live="polite">
+        {(messages.value[0]?.seq ?? 1) > 1 && (
+          <li class="older">
+            <button type="button" class="link" onClick={() => void olderMessages()}>{t.value.older}</button>
+          </li>
+        )}
+        {messages.value.map((m) =>
+          m.hidden ? null : (
+            <li class={"msg " + (m.type === "system" ? "system" : m.sender_type === "customer" ? "them" : m.type === "note" ? "note" : "me")} data-seq={m.seq}>
+              {m.type !== "system" && <span class="who">{m.type === "note" ? t.value.internalNote + " · " : ""}{who(m)}</span>}
+              <span class="body">{m.body}</span>
+            </li>
+          ),
+        )}
+      </ol>
+      <p class="typing" aria-live="polite">{typingName.value ? `${typingName.value} …` : ""}</p>
+      <form
+        class="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          submit();
+        }}
+      >
+        <textarea
+          ref={boxRef}
+          rows={3}
+          placeholder={t.value.replyPlaceholder}
+          aria-label={t.value.replyPlaceholder}
+          onInput={() => live.typing(id)}
+          onKeyDown={(e) => {
+            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <label class="note-toggle">
+          <input ref={noteRef} type="checkbox" /> {t.value.note}
+        </label>
+        <button type="submit" class="primary">{sending.value > 0 ? t.value.sending : t.value.send}</button>
+      </form>
+    </section>
+  );
+}
+
+function App() {
+  if (!booted.value) return null;
+  if (!me.value) return <Login />;
+  return (
+    <div class="shell">
+      <Header />
+      <div class="body">
+        <Inbox />
+        <ConversationPane />
+      </div>
+    </div>
+  );
+}
+
+document.addEventListener("visibilitychange", markRead);
+
 const mountPoint = document.getElementById("app");
 if (!mountPoint) throw new Error("index.html has no #app element");
 render(<App />, mountPoint);
+void boot();

@@ -1,0 +1,163 @@
+package widgettest
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/parley-chat/parley/client"
+	"github.com/parley-chat/parley/internal/apptest"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/testenv"
+)
+
+// attachDocument points the tab's queries at the page's document (the console has no shadow root).
+func (tb *tab) attachDocument() {
+	tb.t.Helper()
+	tb.call(func(ctx context.Context) error {
+		res, err := chromedp.Call(ctx, runtime.Evaluate, runtime.EvaluateParams{Expression: "document"})
+		if err != nil {
+			return err
+		}
+		if res.ExceptionDetails != nil {
+			return chromedpError(res.ExceptionDetails)
+		}
+		tb.root = res.Result.ObjectID
+		return nil
+	})
+}
+
+type jsError struct{ text string }
+
+func (e jsError) Error() string { return "javascript: " + e.text }
+
+func chromedpError(d *runtime.ExceptionDetails) error { return jsError{d.Text + " " + exceptionText(d)} }
+
+// The agent's day in the console: log in; a customer's new conversation arrives live as an offer; accept it;
+// the customer's messages appear without a refresh; reply; an internal note the customer never receives;
+// close. A customer name carrying markup is shown as text and runs nothing.
+func TestConsole(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	var ann struct {
+		ID string `json:"id"`
+	}
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": "ann@example.com", "name": "Ann",
+		"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{n.TeamID}, "capacity": 3}, &ann); err != nil {
+		t.Fatal(err)
+	}
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	tb := newTab(t, browser, nil)
+	tb.navigate(n.URL + "/console/")
+	tb.attachDocument()
+	tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
+	tb.fill("input[name=email]", "ann@example.com")
+	tb.fill("input[name=password]", apptest.Password)
+	tb.key("\r")
+	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+
+	// A customer whose name is markup starts a conversation: it is offered to Ann, who is online in the console.
+	const evilName = `<img src=x onerror="window.__xss=1">Zoë`
+	cust := &client.API{BaseURL: n.URL}
+	if _, err := cust.StartVisitor(ctx, client.Visitor{SiteKey: n.SiteKey, Name: evilName}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := cust.StartConversation(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.Status != "offered" || conv.OfferedTo != ann.ID {
+		t.Fatalf("the new conversation is %s to %q, want offered to Ann (online in the console)", conv.Status, conv.OfferedTo)
+	}
+	if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), "Where is my order?", ""); err != nil {
+		t.Fatal(err)
+	}
+	item := `[data-conv="` + conv.ID + `"]`
+	tb.waitFor("the offer in the inbox", `function(sel){ const i = this.querySelector(sel); return !!i && i.textContent.includes("Offered to you"); }`, item)
+	var name string
+	tb.in(`function(sel){ return this.querySelector(sel + " .name").textContent; }`, &name, item)
+	if name != evilName {
+		t.Errorf("the customer's name shows as %q, want the text itself", name)
+	}
+	tb.click(item)
+	tb.waitFor("the customer's message", `function(){ return [...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "Where is my order?"); }`)
+	tb.click(".conv-head button.primary") // Accept
+	tb.waitFor("the agent joined", `function(){ return [...this.querySelectorAll(".log .msg.system .body")].some(b => b.textContent === "Ann joined the conversation"); }`)
+	if c, err := cust.Conversation(ctx, conv.ID); err != nil || c.Status != "assigned" || c.AgentID != ann.ID {
+		t.Fatalf("after accept: %+v %v", c, err)
+	}
+
+	// The customer writes again: it appears live.
+	if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), "It was due on Monday", ""); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitFor("the live message", `function(){ return [...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "It was due on Monday"); }`)
+
+	// Ann replies with the keyboard; the customer receives it.
+	tb.click("form.composer textarea")
+	tb.typeText("Let me check that for you.")
+	tb.key("\r")
+	waitCustomerSees(t, cust, conv.ID, "Let me check that for you.")
+
+	// An internal note: shown to agents, a hidden entry for the customer.
+	tb.click(".note-toggle input")
+	tb.click("form.composer textarea")
+	tb.typeText("VIP, refund if late")
+	tb.key("\r")
+	tb.waitFor("the note", `function(){ return [...this.querySelectorAll(".log .msg.note .body")].some(b => b.textContent === "VIP, refund if late"); }`)
+	page, err := cust.After(ctx, conv.ID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range page.Messages {
+		if strings.Contains(m.Body, "VIP") {
+			t.Fatalf("the customer received the note: %+v", m)
+		}
+	}
+	tb.screenshot("console-en-conversation")
+
+	// Close: the customer's conversation is closed.
+	tb.in(`function(){ [...this.querySelectorAll(".conv-head button")].find(b => b.textContent === "Close").click(); }`, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := cust.Conversation(ctx, conv.ID)
+		if err == nil && c.Status == "closed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the conversation was not closed: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var xss any
+	tb.call(func(ctx context.Context) error {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any]("window.__xss ?? null"))
+		xss = v
+		return err
+	})
+	if xss != nil {
+		t.Fatalf("markup in a customer's name ran: window.__xss = %v", xss)
+	}
+}
+
+func waitCustomerSees(t *testing.T, cust *client.API, conv, body string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		page, err := cust.After(context.Background(), conv, 0, 200)
+		if err == nil {
+			for _, m := range page.Messages {
+				if m.Body == body && m.SenderType == "agent" {
+					return
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("the customer never received %q", body)
+}

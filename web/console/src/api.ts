@@ -1,0 +1,79 @@
+// REST calls of the console: JSON in and out, the session cookie sent by the browser, and the CSRF token on
+// every state-changing request (docs/api.md).
+
+export interface Agent {
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  teams: string[];
+  presence: string;
+  availability: string;
+  capacity: number;
+  slots_used: number;
+}
+
+export interface Conversation {
+  id: string;
+  status: string;
+  team_id?: string;
+  agent_id?: string;
+  offered_to?: string;
+  last_seq: number;
+  last_message_at: string;
+  queued_at?: string;
+  customer: { name: string; email?: string };
+  unread: number;
+}
+
+export interface Message {
+  conversation_id: string;
+  seq: number;
+  id: string;
+  sender_type?: string;
+  sender_name?: string;
+  type?: string;
+  body?: string;
+  client_msg_id?: string;
+  hidden?: boolean;
+  meta?: Record<string, string>;
+  ts?: string;
+}
+
+/** ApiError carries the server's error code (docs/api.md, "Errors"). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrf = "";
+
+/** setCSRF keeps the token the login or session answer gave. */
+export function setCSRF(token: string): void {
+  csrf = token;
+}
+
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  const init: RequestInit = { method, headers, credentials: "same-origin" };
+  if (body !== undefined) init.body = JSON.stringify(body);
+  const res = await fetch(path, init);
+  if (res.status === 204) return undefined as T;
+  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  if (!res.ok) {
+    throw new ApiError(res.status, data.error?.code ?? "error", data.error?.message ?? res.statusText);
+  }
+  return data as T;
+}
+
+export interface SessionAnswer {
+  csrf_token: string;
+  agent: Agent;
+}

@@ -1,0 +1,103 @@
+// The console's words in Simplified Chinese and English, chosen by the browser's language and switchable.
+
+export type Lang = "zh-CN" | "en";
+
+export interface Words {
+  title: string;
+  other: string;
+  email: string;
+  password: string;
+  login: string;
+  logout: string;
+  loginFailed: string;
+  mine: string;
+  queue: string;
+  team: string;
+  all: string;
+  empty: string;
+  pick: string;
+  online: string;
+  away: string;
+  offline: string;
+  accept: string;
+  decline: string;
+  takeIt: string;
+  close: string;
+  send: string;
+  note: string;
+  notePlaceholder: string;
+  replyPlaceholder: string;
+  offeredToYou: string;
+  connecting: string;
+  status: Record<string, string>;
+  sending: string;
+  internalNote: string;
+  older: string;
+}
+
+export const words: Record<Lang, Words> = {
+  en: {
+    title: "Parley console",
+    other: "中文",
+    email: "E-mail",
+    password: "Password",
+    login: "Log in",
+    logout: "Log out",
+    loginFailed: "Wrong e-mail or password.",
+    mine: "Mine",
+    queue: "Queue",
+    team: "My teams",
+    all: "Everyone",
+    empty: "Nothing here.",
+    pick: "Pick a conversation on the left.",
+    online: "Online",
+    away: "Away",
+    offline: "Offline",
+    accept: "Accept",
+    decline: "Decline",
+    takeIt: "Take it",
+    close: "Close",
+    send: "Send",
+    note: "Internal note",
+    notePlaceholder: "Only agents see notes",
+    replyPlaceholder: "Write a reply… (Enter sends, Shift+Enter for a new line)",
+    offeredToYou: "Offered to you",
+    connecting: "Reconnecting…",
+    status: { queued: "Waiting", offered: "Offered", pending: "Left a message", assigned: "Assigned", closed: "Closed" },
+    sending: "Sending…",
+    internalNote: "Internal note",
+    older: "Older messages",
+  },
+  "zh-CN": {
+    title: "Parley 客服控制台",
+    other: "English",
+    email: "邮箱",
+    password: "密码",
+    login: "登录",
+    logout: "退出",
+    loginFailed: "邮箱或密码错误。",
+    mine: "我的",
+    queue: "排队中",
+    team: "我的团队",
+    all: "全部",
+    empty: "暂无会话。",
+    pick: "请在左侧选择一个会话。",
+    online: "在线",
+    away: "离开",
+    offline: "离线",
+    accept: "接受",
+    decline: "拒绝",
+    takeIt: "接入",
+    close: "结束",
+    send: "发送",
+    note: "内部备注",
+    notePlaceholder: "备注仅客服可见",
+    replyPlaceholder: "输入回复…（Enter 发送，Shift+Enter 换行）",
+    offeredToYou: "待您接受",
+    connecting: "正在重新连接…",
+    status: { queued: "排队中", offered: "待接受", pending: "留言", assigned: "已接入", closed: "已结束" },
+    sending: "发送中…",
+    internalNote: "内部备注",
+    older: "更早的消息",
+  },
+};
