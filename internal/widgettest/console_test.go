@@ -36,7 +36,9 @@ type jsError struct{ text string }
 
 func (e jsError) Error() string { return "javascript: " + e.text }
 
-func chromedpError(d *runtime.ExceptionDetails) error { return jsError{d.Text + " " + exceptionText(d)} }
+func chromedpError(d *runtime.ExceptionDetails) error {
+	return jsError{d.Text + " " + exceptionText(d)}
+}
 
 // The agent's day in the console: log in; a customer's new conversation arrives live as an offer; accept it;
 // the customer's messages appear without a refresh; reply; an internal note the customer never receives;
