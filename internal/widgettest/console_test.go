@@ -123,6 +123,17 @@ func TestConsole(t *testing.T) {
 	}
 	tb.screenshot("console-en-conversation")
 
+	// The server restarts: the console reconnects by itself and shows what arrived meanwhile, no reload.
+	addr := n.Server.Listener.Addr().String()
+	n.Stop()
+	tb.waitFor("the reconnecting notice", `function(){ return !!this.querySelector(".offline-note"); }`)
+	n = apptest.Start(t, "sqlite", apptest.Options{DataDir: n.DataDir, Addr: addr})
+	if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), "Are you still there?", ""); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitFor("the message sent during the restart", `function(){ return !this.querySelector(".offline-note") &&
+		[...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "Are you still there?"); }`)
+
 	// Close: the customer's conversation is closed.
 	tb.in(`function(){ [...this.querySelectorAll(".conv-head button")].find(b => b.textContent === "Close").click(); }`, nil)
 	deadline := time.Now().Add(10 * time.Second)
