@@ -132,3 +132,31 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"view": view, "conversations": items, "epoch": s.msg.Epoch()})
 }
+
+// directoryEntry is what every agent may know of a colleague: enough to transfer a conversation to them.
+type directoryEntry struct {
+	ID       string        `json:"id"`
+	Name     string        `json:"name"`
+	Presence chat.Presence `json:"presence"`
+	Teams    []string      `json:"teams"`
+	HasRoom  bool          `json:"has_room"`
+}
+
+// agentDirectory lists the enabled agents (GET /api/v1/agents/directory): names, presence, teams and whether
+// they have a free slot, without e-mails or settings.
+func (s *Server) agentDirectory(w http.ResponseWriter, r *http.Request) {
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]directoryEntry, 0, len(agents))
+	for _, a := range agents {
+		if a.Disabled {
+			continue
+		}
+		out = append(out, directoryEntry{ID: a.ID, Name: a.Name, Presence: a.Presence, Teams: a.Teams,
+			HasRoom: a.Presence == chat.PresenceOnline && a.SlotsUsed < a.Capacity})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
+}

@@ -134,8 +134,35 @@ func TestConsole(t *testing.T) {
 	tb.waitFor("the message sent during the restart", `function(){ return !this.querySelector(".offline-note") &&
 		[...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "Are you still there?"); }`)
 
-	// Close: the customer's conversation is closed.
-	tb.in(`function(){ [...this.querySelectorAll(".conv-head button")].find(b => b.textContent === "Close").click(); }`, nil)
+	// Transfer to Bob, working in another browser: he sees it arrive, with Ann's note, and closes it.
+	var bob struct {
+		ID string `json:"id"`
+	}
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": "bob@example.com", "name": "Bob",
+		"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{n.TeamID}, "capacity": 2}, &bob); err != nil {
+		t.Fatal(err)
+	}
+	bt := newTab(t, browser, nil)
+	bt.navigate(n.URL + "/console/")
+	bt.attachDocument()
+	bt.waitFor("Bob's login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
+	bt.fill("input[name=email]", "bob@example.com")
+	bt.fill("input[name=password]", apptest.Password)
+	bt.key("\r")
+	bt.waitFor("Bob's inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	tb.click(".conv-head button.transfer")
+	tb.waitFor("the transfer form with Bob", `function(id){ const o = this.querySelector('.transfer-form option[value="agent:' + id + '"]'); return !!o && !o.disabled; }`, bob.ID)
+	tb.in(`function(id){ this.querySelector(".transfer-form select").value = "agent:" + id; }`, nil, bob.ID)
+	tb.fill(".transfer-form input[name=note]", "Please handle the refund")
+	tb.click(".transfer-form button.primary")
+	bt.waitFor("the transferred conversation in Bob's inbox", `function(sel){ return !!this.querySelector(sel); }`, item)
+	bt.click(item)
+	bt.waitFor("Ann's note and the transfer", `function(){ const t = [...this.querySelectorAll(".log .msg .body")].map(b => b.textContent);
+		return t.includes("Please handle the refund") && t.includes("Ann transferred the conversation to Bob"); }`)
+	if c, err := cust.Conversation(ctx, conv.ID); err != nil || c.AgentID != bob.ID {
+		t.Fatalf("after the transfer: %+v %v, want Bob", c, err)
+	}
+	bt.in(`function(){ [...this.querySelectorAll(".conv-head button")].find(b => b.textContent === "Close").click(); }`, nil)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := cust.Conversation(ctx, conv.ID)

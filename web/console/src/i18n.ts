@@ -33,6 +33,12 @@ export interface Words {
   sending: string;
   internalNote: string;
   older: string;
+  transfer: string;
+  transferTo: string;
+  agents: string;
+  teams: string;
+  unavailable: string;
+  cancel: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -67,6 +73,12 @@ export const words: Record<Lang, Words> = {
     sending: "Sending…",
     internalNote: "Internal note",
     older: "Older messages",
+    transfer: "Transfer",
+    transferTo: "Transfer to",
+    agents: "Agents",
+    teams: "Teams",
+    unavailable: "busy or offline",
+    cancel: "Cancel",
   },
   "zh-CN": {
     title: "Parley 客服控制台",
@@ -99,5 +111,11 @@ export const words: Record<Lang, Words> = {
     sending: "发送中…",
     internalNote: "内部备注",
     older: "更早的消息",
+    transfer: "转接",
+    transferTo: "转接给",
+    agents: "客服",
+    teams: "团队",
+    unavailable: "忙碌或离线",
+    cancel: "取消",
   },
 };

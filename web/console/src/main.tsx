@@ -28,6 +28,9 @@ const messages = signal<Message[]>([]);
 const sending = signal(0);
 const typingName = signal("");
 const loginError = signal("");
+const transferring = signal(false);
+const directory = signal<{ id: string; name: string; presence: string; has_room: boolean }[]>([]);
+const teams = signal<{ id: string; name: string }[]>([]);
 
 effect(() => {
   document.documentElement.lang = lang.value;
@@ -67,6 +70,7 @@ async function loadLists(): Promise<void> {
 async function openConversation(id: string): Promise<void> {
   batch(() => {
     selected.value = id;
+    transferring.value = false;
     messages.value = [];
     typingName.value = "";
   });
@@ -198,6 +202,39 @@ async function act(action: "accept" | "decline" | "assign" | "close"): Promise<v
   }
   await loadLists();
   if (action === "decline") selected.value = null;
+}
+
+async function openTransfer(): Promise<void> {
+  const [d, tm] = await Promise.all([
+    call<{ agents: { id: string; name: string; presence: string; has_room: boolean }[] }>("GET", "/api/v1/agents/directory"),
+    call<{ teams: { id: string; name: string }[] }>("GET", "/api/v1/teams"),
+  ]);
+  batch(() => {
+    directory.value = d.agents.filter((a) => a.id !== me.value?.id);
+    teams.value = tm.teams;
+    transferring.value = true;
+  });
+}
+
+const transferError = signal("");
+
+async function transfer(target: string, note: string): Promise<void> {
+  const id = selected.value;
+  if (!id) return;
+  const [kind, targetID] = target.split(":");
+  transferError.value = "";
+  try {
+    await call("POST", `/api/v1/conversations/${id}/transfer`, {
+      agent_id: kind === "agent" ? targetID : "",
+      team_id: kind === "team" ? targetID : "",
+      note,
+      client_msg_id: crypto.randomUUID(),
+    });
+    transferring.value = false;
+    await loadLists();
+  } catch (e) {
+    transferError.value = e instanceof ApiError ? e.message : String(e);
+  }
 }
 
 async function setPresence(p: string): Promise<void> {
@@ -349,8 +386,12 @@ function ConversationPane() {
           </>
         )}
         {waiting && <button type="button" class="primary" onClick={() => void act("assign")}>{t.value.takeIt}</button>}
+        {conv && conv.status !== "closed" && (
+          <button type="button" class="transfer" onClick={() => void openTransfer()}>{t.value.transfer}</button>
+        )}
         {conv && conv.status !== "closed" && <button type="button" onClick={() => void act("close")}>{t.value.close}</button>}
       </header>
+      {transferring.value && <TransferForm />}
       <ol class="log" ref={logRef} aria-live="polite">
         {(messages.value[0]?.seq ?? 1) > 1 && (
           <li class="older">
@@ -393,6 +434,42 @@ function ConversationPane() {
         <button type="submit" class="primary">{sending.value > 0 ? t.value.sending : t.value.send}</button>
       </form>
     </section>
+  );
+}
+
+function TransferForm() {
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const data = new FormData(e.currentTarget as HTMLFormElement);
+    void transfer(String(data.get("target") ?? ""), String(data.get("note") ?? "").trim());
+  };
+  return (
+    <form class="transfer-form" onSubmit={submit}>
+      <label>
+        {t.value.transferTo}
+        <select name="target" required>
+          <optgroup label={t.value.agents}>
+            {directory.value.map((a) => (
+              <option value={"agent:" + a.id} disabled={!a.has_room}>
+                {a.name} · {a.has_room ? t.value.online : t.value.unavailable}
+              </option>
+            ))}
+          </optgroup>
+          <optgroup label={t.value.teams}>
+            {teams.value.map((tm) => (
+              <option value={"team:" + tm.id}>{tm.name}</option>
+            ))}
+          </optgroup>
+        </select>
+      </label>
+      <label>
+        {t.value.note}
+        <input name="note" placeholder={t.value.notePlaceholder} maxLength={4000} />
+      </label>
+      {transferError.value && <p class="error" role="alert">{transferError.value}</p>}
+      <button type="submit" class="primary">{t.value.transfer}</button>
+      <button type="button" onClick={() => (transferring.value = false)}>{t.value.cancel}</button>
+    </form>
   );
 }
 
