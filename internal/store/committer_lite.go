@@ -15,6 +15,11 @@ type liteStmts struct {
 	conv, key, insert, head *sql.Stmt
 }
 
+// liteKeySQL finds a stored message by its client id. Without statistics SQLite prefers the covering primary
+// key (conversation_id, seq) for "conversation_id = ?" and reads the whole conversation for every lookup — a
+// flood into one conversation made each commit slower than the last — so the unique index is named.
+const liteKeySQL = "SELECT " + msgCols + " FROM messages INDEXED BY messages_client WHERE conversation_id = ? AND client_msg_id = ?"
+
 func prepareLite(db *sql.DB) (*liteStmts, error) {
 	var st liteStmts
 	var err error
@@ -27,7 +32,7 @@ func prepareLite(db *sql.DB) (*liteStmts, error) {
 		return p
 	}
 	st.conv = prep("SELECT " + convCols + " FROM conversations WHERE id = ?")
-	st.key = prep("SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND client_msg_id = ?")
+	st.key = prep(liteKeySQL)
 	st.insert = prep("INSERT INTO messages (" + msgCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
 	st.head = prep(headSQL)
 	if err != nil {

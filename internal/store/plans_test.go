@@ -24,6 +24,9 @@ type planQuery struct {
 	// scanOK names tables this query may read in full (listing every agent, counting them). Never
 	// conversations or messages: those grow without bound.
 	scanOK []string
+	// only restricts the query to one database ("sqlite", "mysql"); index, when set, must appear in the plan:
+	// a range over the wrong index is no full scan but can read a whole conversation per row looked up.
+	only, index string
 }
 
 // planFixture holds ids of seeded rows for the queries' arguments.
@@ -86,6 +89,8 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.convID, 5, 100}},
 		{name: "latest messages", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
 			args: []any{f.convID, 100}},
+
+		{name: "message by client id (SQLite group commit)", sql: liteKeySQL, args: []any{f.convID, "c-1"}, only: "sqlite", index: "messages_client"},
 
 		// Routing (store/routing.go).
 		{name: "team queue", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
@@ -294,10 +299,16 @@ func seedForPlans(t *testing.T, s *Store, auditRows int) planFixture {
 func checkPlans(t *testing.T, s *Store, queries []planQuery) {
 	t.Helper()
 	for _, q := range queries {
+		if q.only != "" && q.only != s.d.name() {
+			continue
+		}
 		scans, plan, err := fullScans(s, q)
 		if err != nil {
 			t.Errorf("%s: %v", q.name, err)
 			continue
+		}
+		if q.index != "" && !strings.Contains(plan, q.index) {
+			t.Errorf("%s: the plan does not use %s on %s:\n%s", q.name, q.index, s.d.name(), plan)
 		}
 		if len(scans) > 0 {
 			t.Errorf("%s: full scan of %s on %s:\n%s\nquery: %s", q.name, strings.Join(scans, ", "), s.d.name(), plan, oneLine(q.sql))
