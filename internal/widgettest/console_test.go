@@ -122,6 +122,13 @@ func TestConsole(t *testing.T) {
 		}
 	}
 	tb.screenshot("console-en-conversation")
+	// The same screen in Chinese: the switch in the header; the choice is remembered.
+	tb.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "中文").click(); }`, nil)
+	tb.waitFor("the console in Chinese", `function(){ return document.documentElement.lang === "zh-CN" &&
+		[...this.querySelectorAll(".tabs .tab")].some(b => b.textContent.startsWith("我的")); }`)
+	tb.screenshot("console-zh-conversation")
+	tb.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "English").click(); }`, nil)
+	tb.waitFor("the console in English again", `function(){ return document.documentElement.lang === "en"; }`)
 
 	// The server restarts: the console reconnects by itself and shows what arrived meanwhile, no reload.
 	addr := n.Server.Listener.Addr().String()

@@ -39,6 +39,7 @@ export interface Words {
   teams: string;
   unavailable: string;
   cancel: string;
+  system: (ev: string, m: Record<string, string>) => string | undefined;
 }
 
 export const words: Record<Lang, Words> = {
@@ -79,6 +80,15 @@ export const words: Record<Lang, Words> = {
     teams: "Teams",
     unavailable: "busy or offline",
     cancel: "Cancel",
+    system: (ev, m) =>
+      ({
+        assigned: `${m["name"] ?? ""} joined the conversation`,
+        transferred: `${m["by"] ?? ""} transferred the conversation to ${m["name"] ?? ""}`,
+        closed: m["reason"] === "inactive" ? "Closed after inactivity" : `Conversation closed${m["name"] ? " by " + m["name"] : ""}`,
+        reopened: "The customer wrote again: conversation reopened",
+        requeued: "The agent went offline: back in the queue",
+        leave_message: m["reason"] === "out_of_hours" ? "Out of hours: the customer was asked to leave a message" : "Nobody was available: the customer was asked to leave a message",
+      })[ev],
   },
   "zh-CN": {
     title: "Parley 客服控制台",
@@ -117,5 +127,14 @@ export const words: Record<Lang, Words> = {
     teams: "团队",
     unavailable: "忙碌或离线",
     cancel: "取消",
+    system: (ev, m) =>
+      ({
+        assigned: `客服 ${m["name"] ?? ""} 已接入`,
+        transferred: `${m["by"] ?? ""} 将会话转接给 ${m["name"] ?? ""}`,
+        closed: m["reason"] === "inactive" ? "会话因长时间无消息自动结束" : `会话已结束${m["name"] ? "（" + m["name"] + "）" : ""}`,
+        reopened: "客户再次留言，会话已重新打开",
+        requeued: "客服已离线，会话重新排队",
+        leave_message: m["reason"] === "out_of_hours" ? "非工作时间：已请客户留言" : "暂无客服：已请客户留言",
+      })[ev],
   },
 };

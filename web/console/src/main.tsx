@@ -341,6 +341,12 @@ function Inbox() {
   );
 }
 
+/** systemText renders a system message from its machine-readable event, in the viewer's language. */
+function systemText(m: Message): string {
+  const ev = m.meta?.["event"];
+  return (ev && t.value.system(ev, m.meta ?? {})) || m.body || "";
+}
+
 function who(m: Message): string {
   if (m.sender_type === "system") return "";
   return m.sender_name || (m.sender_type === "customer" ? "—" : "");
@@ -402,7 +408,7 @@ function ConversationPane() {
           m.hidden ? null : (
             <li class={"msg " + (m.type === "system" ? "system" : m.sender_type === "customer" ? "them" : m.type === "note" ? "note" : "me")} data-seq={m.seq}>
               {m.type !== "system" && <span class="who">{m.type === "note" ? t.value.internalNote + " · " : ""}{who(m)}</span>}
-              <span class="body">{m.body}</span>
+              <span class="body">{m.type === "system" ? systemText(m) : m.body}</span>
             </li>
           ),
         )}
