@@ -160,3 +160,30 @@ func (s *Server) agentDirectory(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"agents": out})
 }
+
+// conversationCustomer answers the console's customer panel (GET /api/v1/conversations/{id}/customer): the
+// customer of a conversation the agent may access, and their previous conversations on the site.
+func (s *Server) conversationCustomer(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.Conversation(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	cu, err := s.store.Customer(r.Context(), conv.CustomerID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	convs, err := s.store.CustomerConversations(r.Context(), cu.ID, 20)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	previous := make([]*chat.Conversation, 0, len(convs))
+	for _, c := range convs {
+		if c.ID != conv.ID && c.SiteID == conv.SiteID {
+			previous = append(previous, c)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customer": cu, "channel": conv.Channel, "previous": previous})
+}

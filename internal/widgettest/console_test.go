@@ -14,6 +14,7 @@ import (
 	"github.com/parley-chat/parley/internal/apptest"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/testenv"
+	"github.com/parley-chat/parley/protocol"
 )
 
 // attachDocument points the tab's queries at the page's document (the console has no shadow root).
@@ -100,11 +101,20 @@ func TestConsole(t *testing.T) {
 	}
 	tb.waitFor("the live message", `function(){ return [...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "It was due on Monday"); }`)
 
-	// Ann replies with the keyboard; the customer receives it.
-	tb.click("form.composer textarea")
+	// Ann replies with the keyboard ("/" focuses the composer, Enter sends); the customer receives it.
+	tb.key("/")
+	tb.waitFor("the composer focused", `function(){ return document.activeElement === this.querySelector("form.composer textarea"); }`)
 	tb.typeText("Let me check that for you.")
 	tb.key("\r")
-	waitCustomerSees(t, cust, conv.ID, "Let me check that for you.")
+	reply := waitCustomerSees(t, cust, conv.ID, "Let me check that for you.")
+	// The customer reads it: the console shows the read receipt.
+	if err := cust.MarkRead(ctx, conv.ID, reply.Seq); err != nil {
+		t.Fatal(err)
+	}
+	tb.waitFor("the read receipt", `function(){ const s = this.querySelector(".log .msg.me .state"); return !!s && s.textContent === "Read"; }`)
+	// The customer panel: the name as text, the channel.
+	tb.waitFor("the customer panel", `function(n){ const h = this.querySelector("aside.customer h3"); return !!h && h.textContent === n &&
+		this.querySelector("aside.customer dl").textContent.includes("web"); }`, evilName)
 
 	// An internal note: shown to agents, a hidden entry for the customer.
 	tb.click(".note-toggle input")
@@ -192,7 +202,7 @@ func TestConsole(t *testing.T) {
 	}
 }
 
-func waitCustomerSees(t *testing.T, cust *client.API, conv, body string) {
+func waitCustomerSees(t *testing.T, cust *client.API, conv, body string) protocol.Message {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -200,11 +210,12 @@ func waitCustomerSees(t *testing.T, cust *client.API, conv, body string) {
 		if err == nil {
 			for _, m := range page.Messages {
 				if m.Body == body && m.SenderType == "agent" {
-					return
+					return m
 				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("the customer never received %q", body)
+	return protocol.Message{}
 }

@@ -40,6 +40,19 @@ export interface Words {
   unavailable: string;
   cancel: string;
   system: (ev: string, m: Record<string, string>) => string | undefined;
+  read: string;
+  newOffer: string;
+  notifications: string;
+  notifyHint: string;
+  customer: string;
+  phone: string;
+  channel: string;
+  page: string;
+  browser: string;
+  location: string;
+  language: string;
+  previous: string;
+  none: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -80,6 +93,19 @@ export const words: Record<Lang, Words> = {
     teams: "Teams",
     unavailable: "busy or offline",
     cancel: "Cancel",
+    read: "Read",
+    newOffer: "A new conversation is offered to you",
+    notifications: "Alerts",
+    notifyHint: "A desktop notification and a sound for offers and messages while this tab is in the background",
+    customer: "Customer",
+    phone: "Phone",
+    channel: "Channel",
+    page: "Page",
+    browser: "Browser",
+    location: "Location",
+    language: "Language",
+    previous: "Previous conversations",
+    none: "None",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -127,6 +153,19 @@ export const words: Record<Lang, Words> = {
     teams: "团队",
     unavailable: "忙碌或离线",
     cancel: "取消",
+    read: "已读",
+    newOffer: "有新的会话待您接受",
+    notifications: "提醒",
+    notifyHint: "页面在后台时，新会话和新消息以桌面通知和提示音提醒",
+    customer: "客户",
+    phone: "电话",
+    channel: "渠道",
+    page: "所在页面",
+    browser: "浏览器",
+    location: "位置",
+    language: "语言",
+    previous: "历史会话",
+    none: "无",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

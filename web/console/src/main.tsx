@@ -29,6 +29,15 @@ const sending = signal(0);
 const typingName = signal("");
 const loginError = signal("");
 const transferring = signal(false);
+const customerRead = signal(0);
+interface Panel {
+  customer: { name: string; email?: string; phone?: string; context?: Record<string, string> };
+  channel: string;
+  previous: { id: string; status: string; created_at: string; closed_at?: string }[];
+}
+const panel = signal<Panel | null>(null);
+const notify = signal(localStorage.getItem("parley:console:notify") !== "off");
+effect(() => localStorage.setItem("parley:console:notify", notify.value ? "on" : "off"));
 const directory = signal<{ id: string; name: string; presence: string; has_room: boolean }[]>([]);
 const teams = signal<{ id: string; name: string }[]>([]);
 
@@ -74,9 +83,18 @@ async function openConversation(id: string): Promise<void> {
     messages.value = [];
     typingName.value = "";
   });
-  const page = await call<{ messages: Message[]; head_seq: number }>("GET", `/api/v1/conversations/${id}/messages?limit=50`);
+  panel.value = null;
+  const [page, conv, who] = await Promise.all([
+    call<{ messages: Message[]; head_seq: number }>("GET", `/api/v1/conversations/${id}/messages?limit=50`),
+    call<{ customer_read_seq: number }>("GET", `/api/v1/conversations/${id}`),
+    call<Panel>("GET", `/api/v1/conversations/${id}/customer`).catch(() => null),
+  ]);
   if (selected.value !== id) return;
-  messages.value = page.messages;
+  batch(() => {
+    messages.value = page.messages;
+    customerRead.value = conv.customer_read_seq;
+    panel.value = who;
+  });
   live.follow(id, false, page.head_seq);
   markRead();
 }
@@ -116,6 +134,9 @@ function onFrame(f: Frame): void {
       if (selected.value) void catchUp(selected.value);
       break;
     case "event":
+      refresh();
+      if (f.event?.kind === "conversation.offered" && f.event.stream === "agent:" + me.value?.id) alertAgent(t.value.newOffer);
+      break;
     case "activity":
       refresh();
       break;
@@ -125,7 +146,10 @@ function onFrame(f: Frame): void {
       const last = messages.value[messages.value.length - 1]?.seq ?? 0;
       if (m.seq === last + 1) {
         appendMessages([m]);
-        if (m.sender_type === "customer") typingName.value = "";
+        if (m.sender_type === "customer") {
+          typingName.value = "";
+          alertAgent(m.body ?? "");
+        }
         markRead();
       } else if (m.seq > last + 1) {
         void catchUp(m.conversation_id);
@@ -138,6 +162,9 @@ function onFrame(f: Frame): void {
       if (id && f.heads && (f.heads[id] ?? 0) > last) void catchUp(id);
       break;
     }
+    case "read":
+      if (f.conversation_id === selected.value && f.side === "customer" && (f.seq ?? 0) > customerRead.value) customerRead.value = f.seq ?? 0;
+      break;
     case "typing":
       if (f.conversation_id === selected.value && f.side === "customer") {
         typingName.value = f.name ?? "";
@@ -242,6 +269,62 @@ async function setPresence(p: string): Promise<void> {
   me.value = a;
 }
 
+/**
+ * alertAgent tells an agent who is looking elsewhere: a desktop notification and a short tone, only while the
+ * tab is in the background and only if they have not turned it off.
+ */
+function alertAgent(text: string): void {
+  if (!notify.value || document.visibilityState === "visible") return;
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.value = 0.05;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.15);
+  } catch {
+    /* no audio: the notification is enough */
+  }
+  if ("Notification" in window && Notification.permission === "granted") {
+    new Notification(t.value.title, { body: text.slice(0, 120), tag: "parley" });
+  }
+}
+
+function toggleNotify(): void {
+  notify.value = !notify.value;
+  if (notify.value && "Notification" in window && Notification.permission === "default") void Notification.requestPermission();
+}
+
+/** Keyboard shortcuts: Alt+↓ / Alt+↑ next and previous conversation, Alt+A accept, Alt+W close, "/" the composer. */
+document.addEventListener("keydown", (e) => {
+  if (!me.value) return;
+  const list = lists.value[view.value];
+  const at = list.findIndex((c) => c.id === selected.value);
+  const inField = e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+  if (e.altKey && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+    const next = list[e.key === "ArrowDown" ? Math.min(at + 1, list.length - 1) : Math.max(at - 1, 0)];
+    if (next) {
+      e.preventDefault();
+      void openConversation(next.id);
+    }
+  } else if (e.altKey && e.code === "KeyA") {
+    e.preventDefault();
+    void act("accept");
+  } else if (e.altKey && e.code === "KeyW") {
+    e.preventDefault();
+    void act("close");
+  } else if (e.key === "/" && !inField) {
+    e.preventDefault();
+  }
+});
+// "/" moves to the composer when released, so the key itself is never typed into it.
+document.addEventListener("keyup", (e) => {
+  const inField = e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
+  if (me.value && e.key === "/" && !inField) document.querySelector<HTMLTextAreaElement>("form.composer textarea")?.focus();
+});
+
 // ---- Views ----
 
 function Login() {
@@ -287,6 +370,9 @@ function Header() {
           <option value="away">{t.value.away}</option>
           <option value="offline">{t.value.offline}</option>
         </select>
+      </label>
+      <label class="notify" title={t.value.notifyHint}>
+        <input type="checkbox" checked={notify.value} onChange={toggleNotify} /> {t.value.notifications}
       </label>
       <span class="me">{agent.name}</span>
       <button type="button" class="link" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
@@ -409,6 +495,7 @@ function ConversationPane() {
             <li class={"msg " + (m.type === "system" ? "system" : m.sender_type === "customer" ? "them" : m.type === "note" ? "note" : "me")} data-seq={m.seq}>
               {m.type !== "system" && <span class="who">{m.type === "note" ? t.value.internalNote + " · " : ""}{who(m)}</span>}
               <span class="body">{m.type === "system" ? systemText(m) : m.body}</span>
+              {m.sender_type === "agent" && m.type !== "note" && m.seq <= customerRead.value && <span class="state">{t.value.read}</span>}
             </li>
           ),
         )}
@@ -479,6 +566,50 @@ function TransferForm() {
   );
 }
 
+function CustomerPanel() {
+  const p = panel.value;
+  if (!selected.value || !p) return null;
+  const ctx = p.customer.context ?? {};
+  const rows: [string, string | undefined][] = [
+    [t.value.email, p.customer.email],
+    [t.value.phone, p.customer.phone],
+    [t.value.channel, p.channel],
+    [t.value.page, ctx["page_url"]],
+    [t.value.browser, ctx["user_agent"]],
+    [t.value.location, ctx["location"]],
+    [t.value.language, ctx["language"]],
+  ];
+  return (
+    <aside class="customer" aria-label={t.value.customer}>
+      <h3>{p.customer.name || "—"}</h3>
+      <dl>
+        {rows
+          .filter(([, v]) => !!v)
+          .map(([k, v]) => (
+            <>
+              <dt>{k}</dt>
+              <dd>{v}</dd>
+            </>
+          ))}
+      </dl>
+      <h4>{t.value.previous}</h4>
+      {p.previous.length === 0 ? (
+        <p class="empty">{t.value.none}</p>
+      ) : (
+        <ul class="previous">
+          {p.previous.map((c) => (
+            <li>
+              <button type="button" class="link" onClick={() => void openConversation(c.id)}>
+                {new Date(c.created_at).toLocaleString(lang.value)} · {t.value.status[c.status] ?? c.status}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </aside>
+  );
+}
+
 function App() {
   if (!booted.value) return null;
   if (!me.value) return <Login />;
@@ -488,6 +619,7 @@ function App() {
       <div class="body">
         <Inbox />
         <ConversationPane />
+        <CustomerPanel />
       </div>
     </div>
   );
