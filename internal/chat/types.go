@@ -3,6 +3,7 @@ package chat
 import (
 	"encoding/json"
 	"time"
+	"unicode"
 )
 
 // Role is an agent's role. Admins configure everything; supervisors see every team's conversations and the
@@ -338,3 +339,29 @@ const (
 	MaxRatingScore        = 5
 	MaxRatingCommentRunes = 1000
 )
+
+// CannedReply is a prepared answer an agent inserts by its shortcut ("/refund"): their own, or shared.
+type CannedReply struct {
+	ID        string    `json:"id"`
+	AgentID   string    `json:"agent_id,omitempty"` // empty: shared by every agent
+	Shortcut  string    `json:"shortcut"`
+	Body      string    `json:"body"`
+	Shared    bool      `json:"shared"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ValidateShortcut accepts 1 to 32 letters, digits, '-' and '_' (any script: 退款 is a shortcut too).
+func ValidateShortcut(s string) error {
+	n := 0
+	for _, r := range s {
+		n++
+		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
+			return Invalid("shortcut", "a shortcut is letters, digits, '-' and '_' only")
+		}
+	}
+	if n == 0 || n > 32 {
+		return Invalid("shortcut", "a shortcut has 1 to 32 characters")
+	}
+	return nil
+}

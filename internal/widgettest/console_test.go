@@ -2,6 +2,7 @@ package widgettest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -95,6 +96,19 @@ func TestConsole(t *testing.T) {
 		t.Fatalf("after accept: %+v %v", c, err)
 	}
 
+	// A shared canned reply, made by an admin; an agent may not share one.
+	const cannedBody = "Thank you for waiting. 感谢您的耐心等待！"
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/canned-replies", map[string]any{"shortcut": "thanks", "body": cannedBody, "shared": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	annAPI := &client.API{BaseURL: n.URL}
+	if _, err := annAPI.Login(ctx, "ann@example.com", apptest.Password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := annAPI.Do(ctx, http.MethodPost, "/api/v1/canned-replies", map[string]any{"shortcut": "mine", "body": "x", "shared": true}, nil); !strings.Contains(fmt.Sprint(err), "403") {
+		t.Fatalf("an agent sharing a canned reply: %v, want 403", err)
+	}
+
 	// The customer writes again: it appears live.
 	if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), "It was due on Monday", ""); err != nil {
 		t.Fatal(err)
@@ -107,6 +121,16 @@ func TestConsole(t *testing.T) {
 	tb.typeText("Let me check that for you.")
 	tb.key("\r")
 	reply := waitCustomerSees(t, cust, conv.ID, "Let me check that for you.")
+	// "/tha" offers the canned reply; Tab inserts it, Enter sends it.
+	tb.click(item) // reopens the conversation, which reloads the canned replies
+	tb.waitFor("the history again", `function(){ return [...this.querySelectorAll(".log .msg.me .body")].some(b => b.textContent === "Let me check that for you."); }`)
+	tb.click("form.composer textarea")
+	tb.typeText("/tha")
+	tb.waitFor("the canned reply offered", `function(){ const o = this.querySelector(".canned li button"); return !!o && o.textContent.includes("/thanks"); }`)
+	tb.key("\t")
+	tb.waitFor("the canned reply inserted", `function(b){ return this.querySelector("form.composer textarea").value === b; }`, cannedBody)
+	tb.key("\r")
+	waitCustomerSees(t, cust, conv.ID, cannedBody)
 	// The customer reads it: the console shows the read receipt.
 	if err := cust.MarkRead(ctx, conv.ID, reply.Seq); err != nil {
 		t.Fatal(err)

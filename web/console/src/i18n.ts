@@ -53,6 +53,7 @@ export interface Words {
   language: string;
   previous: string;
   none: string;
+  cannedReplies: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -80,7 +81,7 @@ export const words: Record<Lang, Words> = {
     send: "Send",
     note: "Internal note",
     notePlaceholder: "Only agents see notes",
-    replyPlaceholder: "Write a reply… (Enter sends, Shift+Enter for a new line)",
+    replyPlaceholder: "Write a reply… (Enter sends, Shift+Enter for a new line, / for canned replies)",
     offeredToYou: "Offered to you",
     connecting: "Reconnecting…",
     status: { queued: "Waiting", offered: "Offered", pending: "Left a message", assigned: "Assigned", closed: "Closed" },
@@ -106,6 +107,7 @@ export const words: Record<Lang, Words> = {
     language: "Language",
     previous: "Previous conversations",
     none: "None",
+    cannedReplies: "Canned replies",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -140,7 +142,7 @@ export const words: Record<Lang, Words> = {
     send: "发送",
     note: "内部备注",
     notePlaceholder: "备注仅客服可见",
-    replyPlaceholder: "输入回复…（Enter 发送，Shift+Enter 换行）",
+    replyPlaceholder: "输入回复…（Enter 发送，Shift+Enter 换行，/ 快捷回复）",
     offeredToYou: "待您接受",
     connecting: "正在重新连接…",
     status: { queued: "排队中", offered: "待接受", pending: "留言", assigned: "已接入", closed: "已结束" },
@@ -166,6 +168,7 @@ export const words: Record<Lang, Words> = {
     language: "语言",
     previous: "历史会话",
     none: "无",
+    cannedReplies: "快捷回复",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -36,6 +36,35 @@ interface Panel {
   previous: { id: string; status: string; created_at: string; closed_at?: string }[];
 }
 const panel = signal<Panel | null>(null);
+interface Canned {
+  id: string;
+  shortcut: string;
+  body: string;
+  shared: boolean;
+}
+const canned = signal<Canned[]>([]);
+const suggestions = signal<Canned[]>([]);
+
+async function loadCanned(): Promise<void> {
+  try {
+    canned.value = (await call<{ canned_replies: Canned[] }>("GET", "/api/v1/canned-replies")).canned_replies;
+  } catch {
+    /* the composer works without */
+  }
+}
+
+/** suggest offers the canned replies matching "/word" at the start of the composer: by shortcut, then by text. */
+function suggest(text: string): void {
+  const m = /^\/(\S*)$/.exec(text.trimStart());
+  if (!m) {
+    suggestions.value = [];
+    return;
+  }
+  const q = (m[1] ?? "").toLowerCase();
+  const byShortcut = canned.value.filter((c) => c.shortcut.toLowerCase().startsWith(q));
+  const byText = q ? canned.value.filter((c) => !byShortcut.includes(c) && c.body.toLowerCase().includes(q)) : [];
+  suggestions.value = [...byShortcut, ...byText].slice(0, 8);
+}
 const notify = signal(localStorage.getItem("parley:console:notify") !== "off");
 effect(() => localStorage.setItem("parley:console:notify", notify.value ? "on" : "off"));
 const directory = signal<{ id: string; name: string; presence: string; has_room: boolean }[]>([]);
@@ -84,6 +113,7 @@ async function openConversation(id: string): Promise<void> {
     typingName.value = "";
   });
   panel.value = null;
+  void loadCanned(); // shared replies change while the console is open
   const [page, conv, who] = await Promise.all([
     call<{ messages: Message[]; head_seq: number }>("GET", `/api/v1/conversations/${id}/messages?limit=50`),
     call<{ customer_read_seq: number }>("GET", `/api/v1/conversations/${id}`),
@@ -177,6 +207,7 @@ function onFrame(f: Frame): void {
 const live = new Live(onFrame, (c) => (connected.value = c));
 
 function startLive(agent: Agent): void {
+  void loadCanned();
   live.start();
   live.follow("agent:" + agent.id, true, 0);
   for (const team of agent.teams) live.follow("team:" + team, true, 0);
@@ -453,12 +484,23 @@ function ConversationPane() {
   const conv = [...lists.value.mine, ...lists.value.queue, ...lists.value.team, ...lists.value.all].find((c) => c.id === id);
   const offeredToMe = conv?.status === "offered" && conv.offered_to === agent.id;
   const waiting = conv?.status === "queued" || conv?.status === "pending";
+  const insert = (c: Canned) => {
+    const box = boxRef.current;
+    if (!box) return;
+    box.value = c.body;
+    suggestions.value = [];
+    box.focus();
+  };
   const submit = () => {
     const box = boxRef.current;
     if (!box) return;
     const body = box.value.trim();
     if (!body) return;
     box.value = "";
+    // Some input paths still deliver the Enter's line break after the keydown was handled: drop it.
+    requestAnimationFrame(() => {
+      if (box.value.trim() === "") box.value = "";
+    });
     const note = noteRef.current;
     const kind = note?.checked ? "note" : "text";
     if (note) note.checked = false; // a note is one message: the next one goes to the customer again
@@ -501,6 +543,17 @@ function ConversationPane() {
         )}
       </ol>
       <p class="typing" aria-live="polite">{typingName.value ? `${typingName.value} …` : ""}</p>
+      {suggestions.value.length > 0 && (
+        <ul class="canned" role="listbox" aria-label={t.value.cannedReplies}>
+          {suggestions.value.map((c, i) => (
+            <li role="option" aria-selected={i === 0}>
+              <button type="button" onClick={() => insert(c)}>
+                <strong>/{c.shortcut}</strong> <span>{c.body}</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
       <form
         class="composer"
         onSubmit={(e) => {
@@ -513,9 +566,18 @@ function ConversationPane() {
           rows={3}
           placeholder={t.value.replyPlaceholder}
           aria-label={t.value.replyPlaceholder}
-          onInput={() => live.typing(id)}
+          onInput={(e) => {
+            live.typing(id);
+            suggest((e.currentTarget as HTMLTextAreaElement).value);
+          }}
           onKeyDown={(e) => {
-            if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+            const first = suggestions.value[0];
+            if (first && (e.key === "Tab" || (e.key === "Enter" && !e.shiftKey && !e.isComposing))) {
+              e.preventDefault();
+              insert(first);
+            } else if (e.key === "Escape") {
+              suggestions.value = [];
+            } else if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
               submit();
             }
