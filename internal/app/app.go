@@ -39,6 +39,7 @@ type App struct {
 	Auth      *auth.Service
 	Messaging *messaging.Service
 	Router    *messaging.Router
+	Indexer   *store.Indexer // fills the search index behind the writes
 	Committer *store.Committer
 	HTTP      *httpapi.Server
 	Metrics   *metrics.Metrics
@@ -122,7 +123,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBG = stop
-	a.wg.Add(3)
+	ix, err := st.NewIndexer(ctx)
+	if err != nil {
+		a.Committer.Close()
+		st.Close()
+		return nil, err
+	}
+	a.Indexer = ix
+	a.wg.Add(4)
+	go func() {
+		defer a.wg.Done()
+		indexSearch(bg, ix, o.Log)
+	}()
 	go func() {
 		defer a.wg.Done()
 		a.Router.Run(bg)
@@ -156,6 +168,22 @@ func (a *App) Close() error {
 		err = a.Store.Close()
 	})
 	return err
+}
+
+// indexSearch keeps the search index up to date, once a second, until ctx ends.
+func indexSearch(ctx context.Context, ix *store.Indexer, log *slog.Logger) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := messaging.IndexSearch(ctx, ix); err != nil && ctx.Err() == nil {
+				log.Warn("search index", "err", err)
+			}
+		}
+	}
 }
 
 // maintain runs periodic housekeeping until ctx ends.

@@ -187,3 +187,22 @@ func (s *Server) conversationCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"customer": cu, "channel": conv.Channel, "previous": previous})
 }
+
+// search finds messages (GET /api/v1/search?q=...&limit=N) in the conversations the agent may read.
+func (s *Server) search(w http.ResponseWriter, r *http.Request) {
+	limit := 0
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			s.writeError(w, r, chat.Invalid("limit", "limit must be 1 to 100"))
+			return
+		}
+		limit = n
+	}
+	res, err := s.msg.Search(r.Context(), principalOf(r.Context()), r.URL.Query().Get("q"), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"results": res})
+}

@@ -92,6 +92,14 @@ func planQueries(s *Store, f planFixture) []planQuery {
 
 		{name: "message by client id (SQLite group commit)", sql: liteKeySQL, args: []any{f.convID, "c-1"}, only: "sqlite", index: "messages_client"},
 
+		// Search (store/search.go).
+		{name: "messages to index", sql: "SELECT conversation_id, seq, id, type, body, deleted_at FROM messages WHERE id > ? ORDER BY id LIMIT 500",
+			args: []any{"01a23000-0000-0000-0000-000000000000"}},
+		{name: "search terms", sql: "SELECT conversation_id, seq FROM search_terms WHERE term IN (?, ?) GROUP BY conversation_id, seq HAVING count(*) = ? ORDER BY conversation_id DESC, seq DESC LIMIT ?",
+			args: []any{"退款", "refund", 2, 1000}},
+		{name: "message at a seq", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq = ?", args: []any{f.convID, 1}},
+		{name: "canned replies of an agent", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE agent_id = ? ORDER BY shortcut LIMIT 500", args: []any{f.agentID}},
+
 		// Routing (store/routing.go).
 		{name: "team queue", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
 			args: []any{f.teamID, 50}},
