@@ -175,6 +175,21 @@ func TestConsole(t *testing.T) {
 	tb.waitFor("the message sent during the restart", `function(){ return !this.querySelector(".offline-note") &&
 		[...this.querySelectorAll(".log .msg.them .body")].some(b => b.textContent === "Are you still there?"); }`)
 
+	// Search finds a Chinese phrase and an English one and opens the conversation at the message.
+	if _, err := n.App.Indexer.Run(ctx, 10000); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []struct{ query, body string }{{"耐心等待", cannedBody}, {"due on monday", "It was due on Monday"}} {
+		tb.fill("form.search input", q.query)
+		tb.key("\r")
+		tb.waitFor("a search result for "+q.query, `function(b){ return [...this.querySelectorAll("nav.inbox .item.result .snippet")].some(s => s.textContent === b); }`, q.body)
+		tb.click("nav.inbox .item.result")
+		tb.waitFor("the conversation at the message found", `function(b){ const h = this.querySelector(".log .msg.hit .body"); return !!h && h.textContent === b; }`, q.body)
+		tb.in(`function(){ this.querySelector("form.search input").value = ""; }`, nil)
+	}
+	tb.in(`function(){ [...this.querySelectorAll("nav.inbox .tabs button")].find(b => b.textContent === "Cancel").click(); }`, nil)
+	tb.waitFor("the inbox again", `function(){ return !!this.querySelector("nav.inbox .tabs .tab"); }`)
+
 	// Transfer to Bob, working in another browser: he sees it arrive, with Ann's note, and closes it.
 	var bob struct {
 		ID string `json:"id"`

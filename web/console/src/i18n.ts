@@ -54,6 +54,9 @@ export interface Words {
   previous: string;
   none: string;
   cannedReplies: string;
+  search: string;
+  searchResults: string;
+  noResults: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -108,6 +111,9 @@ export const words: Record<Lang, Words> = {
     previous: "Previous conversations",
     none: "None",
     cannedReplies: "Canned replies",
+    search: "Search messages",
+    searchResults: "Search results",
+    noResults: "No message contains this.",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -169,6 +175,9 @@ export const words: Record<Lang, Words> = {
     previous: "历史会话",
     none: "无",
     cannedReplies: "快捷回复",
+    search: "搜索消息",
+    searchResults: "搜索结果",
+    noResults: "没有包含该内容的消息。",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -43,6 +43,26 @@ interface Canned {
   shared: boolean;
 }
 const canned = signal<Canned[]>([]);
+interface SearchResult {
+  message: Message;
+  status: string;
+  customer_name: string;
+}
+const searchResults = signal<SearchResult[] | null>(null);
+const hitSeq = signal(0);
+
+async function runSearch(q: string): Promise<void> {
+  q = q.trim();
+  if (!q) {
+    searchResults.value = null;
+    return;
+  }
+  try {
+    searchResults.value = (await call<{ results: SearchResult[] }>("GET", `/api/v1/search?q=${encodeURIComponent(q)}`)).results;
+  } catch {
+    searchResults.value = [];
+  }
+}
 const suggestions = signal<Canned[]>([]);
 
 async function loadCanned(): Promise<void> {
@@ -105,9 +125,10 @@ async function loadLists(): Promise<void> {
   lists.value = next;
 }
 
-async function openConversation(id: string): Promise<void> {
+async function openConversation(id: string, atSeq = 0): Promise<void> {
   batch(() => {
     selected.value = id;
+    hitSeq.value = atSeq;
     transferring.value = false;
     messages.value = [];
     typingName.value = "";
@@ -115,7 +136,10 @@ async function openConversation(id: string): Promise<void> {
   panel.value = null;
   void loadCanned(); // shared replies change while the console is open
   const [page, conv, who] = await Promise.all([
-    call<{ messages: Message[]; head_seq: number }>("GET", `/api/v1/conversations/${id}/messages?limit=50`),
+    call<{ messages: Message[]; head_seq: number }>(
+      "GET",
+      atSeq > 0 ? `/api/v1/conversations/${id}/messages?before=${atSeq + 25}&limit=50` : `/api/v1/conversations/${id}/messages?limit=50`,
+    ),
     call<{ customer_read_seq: number }>("GET", `/api/v1/conversations/${id}`),
     call<Panel>("GET", `/api/v1/conversations/${id}/customer`).catch(() => null),
   ]);
@@ -393,6 +417,16 @@ function Header() {
     <header class="top">
       <strong>{t.value.title}</strong>
       {!connected.value && <span class="offline-note" role="status">{t.value.connecting}</span>}
+      <form
+        class="search"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void runSearch(String(new FormData(e.currentTarget as HTMLFormElement).get("q") ?? ""));
+        }}
+      >
+        <input name="q" type="search" placeholder={t.value.search} aria-label={t.value.search} maxLength={200} />
+      </form>
       <span class="spacer" />
       <label class="presence">
         <span class={"dot " + agent.availability} aria-hidden="true" />
@@ -420,6 +454,32 @@ function Inbox() {
   const agent = me.value!;
   const tabs: View[] = agent.role === "agent" ? ["mine", "queue", "team"] : ["mine", "queue", "team", "all"];
   const items = lists.value[view.value];
+  const found = searchResults.value;
+  if (found !== null) {
+    return (
+      <nav class="inbox" aria-label={t.value.searchResults}>
+        <div class="tabs">
+          <strong class="results-title">{t.value.searchResults}</strong>
+          <button type="button" class="link" onClick={() => (searchResults.value = null)}>{t.value.cancel}</button>
+        </div>
+        {found.length === 0 ? (
+          <p class="empty">{t.value.noResults}</p>
+        ) : (
+          <ul class="list">
+            {found.map((r) => (
+              <li>
+                <button type="button" class="item result" data-hit={`${r.message.conversation_id}:${r.message.seq}`}
+                  onClick={() => void openConversation(r.message.conversation_id, r.message.seq)}>
+                  <span class="name">{r.customer_name || "—"}</span>
+                  <span class="snippet">{r.message.body}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </nav>
+    );
+  }
   return (
     <nav class="inbox" aria-label="conversations">
       <div class="tabs" role="tablist">
@@ -477,7 +537,10 @@ function ConversationPane() {
   const count = messages.value.length;
   useEffect(() => {
     const el = logRef.current;
-    if (el) el.scrollTop = el.scrollHeight;
+    if (!el) return;
+    const hit = hitSeq.value ? el.querySelector(`[data-seq="${hitSeq.value}"]`) : null;
+    if (hit) hit.scrollIntoView({ block: "center" });
+    else el.scrollTop = el.scrollHeight;
   }, [count, id]);
   if (!id) return <section class="pane empty">{t.value.pick}</section>;
   const agent = me.value!;
@@ -534,7 +597,10 @@ function ConversationPane() {
         )}
         {messages.value.map((m) =>
           m.hidden ? null : (
-            <li class={"msg " + (m.type === "system" ? "system" : m.sender_type === "customer" ? "them" : m.type === "note" ? "note" : "me")} data-seq={m.seq}>
+            <li
+              class={"msg " + (m.type === "system" ? "system" : m.sender_type === "customer" ? "them" : m.type === "note" ? "note" : "me") + (m.seq === hitSeq.value ? " hit" : "")}
+              data-seq={m.seq}
+            >
               {m.type !== "system" && <span class="who">{m.type === "note" ? t.value.internalNote + " · " : ""}{who(m)}</span>}
               <span class="body">{m.type === "system" ? systemText(m) : m.body}</span>
               {m.sender_type === "agent" && m.type !== "note" && m.seq <= customerRead.value && <span class="state">{t.value.read}</span>}
