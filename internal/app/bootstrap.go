@@ -34,7 +34,7 @@ func Bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *confi
 	if err != nil {
 		return nil, err
 	}
-	site := &chat.Site{Name: "My website", WidgetKey: NewWidgetKey(), Secret: rand.Text() + rand.Text(),
+	site := &chat.Site{Name: "My website", WidgetKey: NewWidgetKey(), Secret: chat.NewSiteSecret(),
 		AllowedOrigins: []string{cfg.Origin()}, DefaultTeamID: team.ID,
 		Settings: chat.SiteSettings{Color: "#2563eb", Position: "right"}}
 	if err := st.CreateSite(ctx, site); err != nil {
@@ -57,7 +57,7 @@ func Bootstrap(ctx context.Context, st *store.Store, a *auth.Service, cfg *confi
 }
 
 // NewWidgetKey returns a public site key: short enough to paste, random enough not to be guessed.
-func NewWidgetKey() string { return "site_" + strings.ToLower(rand.Text()[:16]) }
+func NewWidgetKey() string { return chat.NewWidgetKey() }
 
 // GeneratePassword returns 20 characters from crypto/rand (about 100 bits).
 func GeneratePassword() string { return rand.Text()[:20] }

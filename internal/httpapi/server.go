@@ -199,6 +199,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.anyPrincipal(s.closeConversation))
 	s.attachmentRoutes(mux)
 	s.cannedRoutes(mux)
+	s.siteRoutes(mux)
 
 	// Routing: offers, pick-up, transfer, presence, the supervisors' live view.
 	mux.HandleFunc("POST /api/v1/conversations/{id}/accept", s.agentOnly(s.acceptOffer))
