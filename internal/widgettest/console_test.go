@@ -258,3 +258,56 @@ func waitCustomerSees(t *testing.T, cust *client.API, conv, body string) protoco
 	t.Fatalf("the customer never received %q", body)
 	return protocol.Message{}
 }
+
+// The admin pages: an admin changes an agent's capacity and a site's greeting from the console, and the
+// change holds at once; an agent sees no admin page (and the API refuses them, see TestSitesAdmin and
+// TestAdminOnlyEndpoints).
+func TestConsoleAdmin(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	agentAPI := n.Agent("cara@example.com", chat.RoleAgent)
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	login := func(email string) *tab {
+		tb := newTab(t, browser, nil)
+		tb.navigate(n.URL + "/console/")
+		tb.attachDocument()
+		tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
+		tb.fill("input[name=email]", email)
+		tb.fill("input[name=password]", apptest.Password)
+		tb.key("\r")
+		tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+		return tb
+	}
+	cara := login("cara@example.com")
+	var hasAdmin bool
+	cara.in(`function(){ return [...this.querySelectorAll("header.top button")].some(b => b.textContent === "Admin"); }`, &hasAdmin)
+	if hasAdmin {
+		t.Fatal("an agent is offered the admin pages")
+	}
+	admin := login("admin@example.com")
+	admin.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "Admin").click(); }`, nil)
+	admin.waitFor("the agents table", `function(){ return !!this.querySelector('tr[data-agent="cara@example.com"] input[name=capacity]'); }`)
+	admin.in(`function(){ const i = this.querySelector('tr[data-agent="cara@example.com"] input[name=capacity]'); i.value = "7";
+		this.querySelector('tr[data-agent="cara@example.com"] button[type=submit]').click(); }`, nil)
+	admin.waitFor("saved", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent === "Saved."; }`)
+	var me struct {
+		Capacity int `json:"capacity"`
+	}
+	if _, err := agentAPI.Do(ctx, http.MethodGet, "/api/v1/agents/me", nil, &me); err != nil || me.Capacity != 7 {
+		t.Fatalf("capacity after the admin page: %+v %v", me, err)
+	}
+	admin.in(`function(k){ const f = this.querySelector('form.site[data-site="' + k + '"]'); f.querySelector("input[name=greeting]").value = "欢迎光临！";
+		f.querySelector("button[type=submit]").click(); }`, nil, n.SiteKey)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		site, err := n.App.Store.SiteByKey(ctx, n.SiteKey)
+		if err == nil && site.Settings.Greeting == "欢迎光临！" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the greeting was not saved: %+v %v", site, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	admin.screenshot("console-en-admin")
+}

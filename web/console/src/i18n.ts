@@ -57,6 +57,27 @@ export interface Words {
   search: string;
   searchResults: string;
   noResults: string;
+  admin: string;
+  backToInbox: string;
+  name: string;
+  role: string;
+  capacity: string;
+  autoAccept: string;
+  weight: string;
+  disabled: string;
+  save: string;
+  saved: string;
+  addAgent: string;
+  addTeam: string;
+  sites: string;
+  greeting: string;
+  color: string;
+  origins: string;
+  offerTimeout: string;
+  maxQueue: string;
+  maxWait: string;
+  autoClose: string;
+  requeue: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -114,6 +135,27 @@ export const words: Record<Lang, Words> = {
     search: "Search messages",
     searchResults: "Search results",
     noResults: "No message contains this.",
+    admin: "Admin",
+    backToInbox: "Inbox",
+    name: "Name",
+    role: "Role",
+    capacity: "Capacity",
+    autoAccept: "Auto-accept",
+    weight: "Weight",
+    disabled: "Disabled",
+    save: "Save",
+    saved: "Saved.",
+    addAgent: "Add agent",
+    addTeam: "Add team",
+    sites: "Sites",
+    greeting: "Greeting",
+    color: "Colour",
+    origins: "Allowed origins (one per line)",
+    offerTimeout: "Offer timeout (s)",
+    maxQueue: "Max queue length (0 = none)",
+    maxWait: "Max wait (s, 0 = none)",
+    autoClose: "Auto-close after (s, 0 = never)",
+    requeue: "Requeue when the agent goes offline",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -178,6 +220,27 @@ export const words: Record<Lang, Words> = {
     search: "搜索消息",
     searchResults: "搜索结果",
     noResults: "没有包含该内容的消息。",
+    admin: "管理",
+    backToInbox: "会话",
+    name: "名称",
+    role: "角色",
+    capacity: "接待上限",
+    autoAccept: "自动接入",
+    weight: "权重",
+    disabled: "停用",
+    save: "保存",
+    saved: "已保存。",
+    addAgent: "添加客服",
+    addTeam: "添加团队",
+    sites: "站点",
+    greeting: "欢迎语",
+    color: "主题色",
+    origins: "允许的来源（每行一个）",
+    offerTimeout: "分配等待时间（秒）",
+    maxQueue: "最大排队人数（0 为不限）",
+    maxWait: "最长等待（秒，0 为不限）",
+    autoClose: "无消息自动结束（秒，0 为从不）",
+    requeue: "客服离线时会话重新排队",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

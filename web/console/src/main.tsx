@@ -49,6 +49,7 @@ interface SearchResult {
   customer_name: string;
 }
 const searchResults = signal<SearchResult[] | null>(null);
+const page = signal<"inbox" | "admin">("inbox");
 const hitSeq = signal(0);
 
 async function runSearch(q: string): Promise<void> {
@@ -439,6 +440,11 @@ function Header() {
       <label class="notify" title={t.value.notifyHint}>
         <input type="checkbox" checked={notify.value} onChange={toggleNotify} /> {t.value.notifications}
       </label>
+      {agent.role === "admin" && (
+        <button type="button" class={page.value === "admin" ? "link on" : "link"} onClick={() => (page.value = page.value === "admin" ? "inbox" : "admin")}>
+          {page.value === "admin" ? t.value.backToInbox : t.value.admin}
+        </button>
+      )}
       <span class="me">{agent.name}</span>
       <button type="button" class="link" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
         {t.value.other}
@@ -738,17 +744,203 @@ function CustomerPanel() {
   );
 }
 
+// ---- Admin pages (admins only; the API refuses everyone else the same way) ----
+
+interface AdminAgent extends Agent {
+  auto_accept: boolean;
+  weight: number;
+  disabled: boolean;
+}
+interface AdminSite {
+  id: string;
+  name: string;
+  widget_key: string;
+  allowed_origins: string[];
+  settings: { color?: string; greeting?: string; routing?: Record<string, unknown> } & Record<string, unknown>;
+}
+const adminAgents = signal<AdminAgent[]>([]);
+const adminTeams = signal<{ id: string; name: string }[]>([]);
+const adminSites = signal<AdminSite[]>([]);
+const adminNotice = signal("");
+
+async function loadAdmin(): Promise<void> {
+  const [a, tm, st] = await Promise.all([
+    call<{ agents: AdminAgent[] }>("GET", "/api/v1/agents"),
+    call<{ teams: { id: string; name: string }[] }>("GET", "/api/v1/teams"),
+    call<{ sites: AdminSite[] }>("GET", "/api/v1/sites"),
+  ]);
+  batch(() => {
+    adminAgents.value = a.agents;
+    adminTeams.value = tm.teams;
+    adminSites.value = st.sites;
+  });
+}
+
+async function adminSave(method: string, path: string, body: unknown): Promise<void> {
+  try {
+    await call(method, path, body);
+    adminNotice.value = t.value.saved;
+    await loadAdmin();
+  } catch (e) {
+    adminNotice.value = e instanceof ApiError ? e.message : String(e);
+  }
+}
+
+function num(form: FormData, name: string): number {
+  return Number(form.get(name) ?? 0) || 0;
+}
+
+function AdminPage() {
+  useEffect(() => {
+    void loadAdmin();
+  }, []);
+  return (
+    <main class="admin">
+      {adminNotice.value && <p class="notice" role="status">{adminNotice.value}</p>}
+      <section>
+        <h2>{t.value.agents}</h2>
+        <table>
+          <thead>
+            <tr>
+              <th>{t.value.name}</th><th>{t.value.email}</th><th>{t.value.role}</th><th>{t.value.capacity}</th>
+              <th>{t.value.autoAccept}</th><th>{t.value.weight}</th><th>{t.value.disabled}</th><th />
+            </tr>
+          </thead>
+          <tbody>
+            {adminAgents.value.map((a) => (
+              <tr data-agent={a.email}>
+                <td>{a.name}</td>
+                <td>{a.email}</td>
+                <td>
+                  <select name="role" value={a.role} form={"f-" + a.id}>
+                    <option value="agent">agent</option>
+                    <option value="supervisor">supervisor</option>
+                    <option value="admin">admin</option>
+                  </select>
+                </td>
+                <td><input name="capacity" type="number" min={0} max={1000} value={a.capacity} form={"f-" + a.id} /></td>
+                <td><input name="auto_accept" type="checkbox" checked={a.auto_accept} form={"f-" + a.id} /></td>
+                <td><input name="weight" type="number" min={1} max={1000} value={a.weight} form={"f-" + a.id} /></td>
+                <td><input name="disabled" type="checkbox" checked={a.disabled} form={"f-" + a.id} /></td>
+                <td>
+                  <form
+                    id={"f-" + a.id}
+                    onSubmit={(e) => {
+                      e.preventDefault();
+                      const f = new FormData(e.currentTarget as HTMLFormElement);
+                      void adminSave("PATCH", `/api/v1/agents/${a.id}`, {
+                        role: String(f.get("role")),
+                        capacity: num(f, "capacity"),
+                        weight: num(f, "weight"),
+                        auto_accept: f.get("auto_accept") === "on",
+                        disabled: f.get("disabled") === "on",
+                      });
+                    }}
+                  >
+                    <button type="submit">{t.value.save}</button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const f = new FormData(e.currentTarget as HTMLFormElement);
+            void adminSave("POST", "/api/v1/agents", {
+              email: String(f.get("email")),
+              name: String(f.get("name")),
+              password: String(f.get("password")),
+              role: "agent",
+              teams: adminTeams.value.slice(0, 1).map((x) => x.id),
+            });
+          }}
+        >
+          <input name="name" placeholder={t.value.name} required />
+          <input name="email" type="email" placeholder={t.value.email} required />
+          <input name="password" type="password" placeholder={t.value.password} minLength={10} required />
+          <button type="submit">{t.value.addAgent}</button>
+        </form>
+      </section>
+      <section>
+        <h2>{t.value.teams}</h2>
+        <ul>{adminTeams.value.map((tm) => <li>{tm.name}</li>)}</ul>
+        <form
+          class="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const f = new FormData(e.currentTarget as HTMLFormElement);
+            void adminSave("POST", "/api/v1/teams", { name: String(f.get("team")) });
+          }}
+        >
+          <input name="team" placeholder={t.value.name} required />
+          <button type="submit">{t.value.addTeam}</button>
+        </form>
+      </section>
+      <section>
+        <h2>{t.value.sites}</h2>
+        {adminSites.value.map((st) => {
+          const r = (st.settings.routing ?? {}) as Record<string, number | boolean>;
+          return (
+            <form
+              class="site"
+              data-site={st.widget_key}
+              onSubmit={(e) => {
+                e.preventDefault();
+                const f = new FormData(e.currentTarget as HTMLFormElement);
+                void adminSave("PATCH", `/api/v1/sites/${st.id}`, {
+                  allowed_origins: String(f.get("origins") ?? "").split(/\s+/).filter(Boolean),
+                  settings: {
+                    ...st.settings,
+                    color: String(f.get("color") ?? ""),
+                    greeting: String(f.get("greeting") ?? ""),
+                    routing: {
+                      ...r,
+                      offer_timeout_s: num(f, "offer_timeout_s"),
+                      max_queue_length: num(f, "max_queue_length"),
+                      max_wait_s: num(f, "max_wait_s"),
+                      auto_close_after_s: num(f, "auto_close_after_s"),
+                      requeue_on_agent_offline: f.get("requeue") === "on",
+                    },
+                  },
+                });
+              }}
+            >
+              <h3>{st.name} <code>{st.widget_key}</code></h3>
+              <label>{t.value.greeting}<input name="greeting" value={st.settings.greeting ?? ""} maxLength={500} /></label>
+              <label>{t.value.color}<input name="color" value={st.settings.color ?? ""} placeholder="#0f766e" /></label>
+              <label>{t.value.origins}<textarea name="origins" rows={2} value={st.allowed_origins.join("\n")} /></label>
+              <label>{t.value.offerTimeout}<input name="offer_timeout_s" type="number" min={0} max={3600} value={Number(r["offer_timeout_s"] ?? 0)} /></label>
+              <label>{t.value.maxQueue}<input name="max_queue_length" type="number" min={0} value={Number(r["max_queue_length"] ?? 0)} /></label>
+              <label>{t.value.maxWait}<input name="max_wait_s" type="number" min={0} value={Number(r["max_wait_s"] ?? 0)} /></label>
+              <label>{t.value.autoClose}<input name="auto_close_after_s" type="number" min={0} value={Number(r["auto_close_after_s"] ?? 0)} /></label>
+              <label class="check"><input name="requeue" type="checkbox" checked={!!r["requeue_on_agent_offline"]} /> {t.value.requeue}</label>
+              <button type="submit" class="primary">{t.value.save}</button>
+            </form>
+          );
+        })}
+      </section>
+    </main>
+  );
+}
+
 function App() {
   if (!booted.value) return null;
   if (!me.value) return <Login />;
   return (
     <div class="shell">
       <Header />
-      <div class="body">
-        <Inbox />
-        <ConversationPane />
-        <CustomerPanel />
-      </div>
+      {page.value === "admin" ? (
+        <AdminPage />
+      ) : (
+        <div class="body">
+          <Inbox />
+          <ConversationPane />
+          <CustomerPanel />
+        </div>
+      )}
     </div>
   );
 }
