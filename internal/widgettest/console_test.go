@@ -311,3 +311,78 @@ func TestConsoleAdmin(t *testing.T) {
 	}
 	admin.screenshot("console-en-admin")
 }
+
+// RELIABILITY.md B6 in the console: markup in customer names, messages, page URLs, user agents and attachment
+// file names runs nothing for the agent; each payload is shown as the text it is.
+func TestConsoleXSSCorpus(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{Args: []string{"-customer-msg-burst", "100"}})
+	ctx := context.Background()
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": "dee@example.com", "name": "Dee",
+		"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{n.TeamID}, "capacity": 3, "auto_accept": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	tb := newTab(t, browser, nil)
+	tb.navigate(n.URL + "/console/")
+	tb.attachDocument()
+	tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
+	tb.fill("input[name=email]", "dee@example.com")
+	tb.fill("input[name=password]", apptest.Password)
+	tb.key("\r")
+	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+
+	cust := &client.API{BaseURL: n.URL}
+	if _, err := cust.StartVisitor(ctx, client.Visitor{SiteKey: n.SiteKey, Name: `<img src=x onerror="window.__xss='name'">`,
+		Context: map[string]string{"page_url": `javascript:window.__xss='page'`, "user_agent": `<script>window.__xss='ua'</script>`,
+			"location": `<iframe src="javascript:window.__xss='loc'">`}}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := cust.StartConversation(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := []string{
+		`<script>window.__xss='script'</script>`,
+		`<img src=x onerror="window.__xss='img'">`,
+		`<svg onload="window.__xss='svg'"></svg>`,
+		`[click me](javascript:window.__xss='md')`,
+		`{{constructor.constructor('window.__xss="template"')()}}`,
+		`"><script>window.__xss='break-out'</script>`,
+		`<math><mtext><table><mglyph><style><img src=x onerror="window.__xss='mxss'">`,
+	}
+	for _, p := range corpus {
+		if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), p, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newUploaderFor(t, n.URL).upload(cust.Token, conv.ID, `<img src=x onerror="window.__xss='file'">.png`, pngBytes(t))
+	item := `[data-conv="` + conv.ID + `"]`
+	tb.waitFor("the conversation in the inbox", `function(sel){ return !!this.querySelector(sel); }`, item)
+	tb.click(item)
+	tb.waitFor("the last payload", `function(p){ return [...this.querySelectorAll(".log .msg .body")].some(b => b.textContent === p); }`, corpus[len(corpus)-1])
+	tb.waitFor("the customer panel", `function(){ return !!this.querySelector("aside.customer dl"); }`)
+	time.Sleep(time.Second) // handlers would have fired by now
+	var canary any
+	tb.call(func(ctx context.Context) error {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any]("window.__xss ?? null"))
+		canary = v
+		return err
+	})
+	if canary != nil {
+		t.Fatalf("XSS in the console: window.__xss = %v", canary)
+	}
+	var text string
+	tb.in(`function(){ return document.body.innerText; }`, &text)
+	for _, p := range append(corpus, `javascript:window.__xss='page'`, `<script>window.__xss='ua'</script>`) {
+		if !strings.Contains(text, p) {
+			t.Errorf("not shown as text: %q", p)
+		}
+	}
+	var links []string
+	tb.in(`function(){ return [...document.querySelectorAll("a[href]")].map(a => a.href); }`, &links)
+	for _, h := range links {
+		if !strings.HasPrefix(h, "http://") && !strings.HasPrefix(h, "https://") {
+			t.Errorf("a link to %q", h)
+		}
+	}
+}
