@@ -206,3 +206,14 @@ func (s *Server) search(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"results": res})
 }
+
+// report answers GET /api/v1/reports?from=YYYY-MM-DD&to=YYYY-MM-DD&tz=Area/City (supervisors and admins).
+func (s *Server) report(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rep, err := s.msg.Report(r.Context(), principalOf(r.Context()), q.Get("from"), q.Get("to"), q.Get("tz"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}

@@ -100,6 +100,11 @@ func planQueries(s *Store, f planFixture) []planQuery {
 		{name: "message at a seq", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq = ?", args: []any{f.convID, 1}},
 		{name: "canned replies of an agent", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE agent_id = ? ORDER BY shortcut LIMIT 500", args: []any{f.agentID}},
 
+		// Reports (store/reports.go).
+		{name: "conversations started in a range", sql: `SELECT created_at, first_response_at, closed_at, assigned_at, COALESCE(agent_id, last_agent_id, ''), COALESCE(team_id, '')
+			FROM conversations WHERE created_at >= ? AND created_at < ? ORDER BY created_at LIMIT ?`, args: []any{1_000_000, 1_000_500, 200000}},
+		{name: "ratings in a range", sql: "SELECT score FROM ratings WHERE created_at >= ? AND created_at < ? ORDER BY created_at LIMIT ?", args: []any{1, 2, 200000}},
+
 		// Routing (store/routing.go).
 		{name: "team queue", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
 			args: []any{f.teamID, 50}},

@@ -310,6 +310,29 @@ func TestConsoleAdmin(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	admin.screenshot("console-en-admin")
+
+	// Reports: a conversation of today counts, the charts are drawn, the live view lists the agents.
+	if _, conv := startAs(t, n, "report visitor"); conv == "" {
+		t.Fatal("no conversation")
+	}
+	admin.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "Reports").click(); }`, nil)
+	admin.waitFor("the report", `function(){ const d = this.querySelector(".figures .total"); return !!d && d.textContent === "1" &&
+		this.querySelectorAll(".chart canvas").length >= 4 && [...this.querySelectorAll(".live td")].some(c => c.textContent === "cara"); }`)
+	admin.screenshot("console-en-reports")
+}
+
+// startAs opens a visitor session and a conversation on n's default site.
+func startAs(t *testing.T, n *apptest.Node, name string) (*client.API, string) {
+	t.Helper()
+	cust := &client.API{BaseURL: n.URL}
+	if _, err := cust.StartVisitor(context.Background(), client.Visitor{SiteKey: n.SiteKey, Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := cust.StartConversation(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cust, conv.ID
 }
 
 // RELIABILITY.md B6 in the console: markup in customer names, messages, page URLs, user agents and attachment

@@ -78,6 +78,22 @@ export interface Words {
   maxWait: string;
   autoClose: string;
   requeue: string;
+  reports: string;
+  range: string;
+  last7: string;
+  last30: string;
+  liveView: string;
+  longestWait: string;
+  presenceLabel: string;
+  load: string;
+  conversations: string;
+  firstResponse: string;
+  resolution: string;
+  csat: string;
+  perDay: string;
+  perHour: string;
+  csatDistribution: string;
+  agentLoad: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -156,6 +172,22 @@ export const words: Record<Lang, Words> = {
     maxWait: "Max wait (s, 0 = none)",
     autoClose: "Auto-close after (s, 0 = never)",
     requeue: "Requeue when the agent goes offline",
+    reports: "Reports",
+    range: "Range",
+    last7: "Last 7 days",
+    last30: "Last 30 days",
+    liveView: "Now",
+    longestWait: "Longest wait",
+    presenceLabel: "Presence",
+    load: "Load",
+    conversations: "Conversations",
+    firstResponse: "First response (median / p90)",
+    resolution: "Resolution (median / p90)",
+    csat: "CSAT",
+    perDay: "Conversations per day",
+    perHour: "Conversations by hour of day",
+    csatDistribution: "Ratings",
+    agentLoad: "Conversations assigned per agent",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -241,6 +273,22 @@ export const words: Record<Lang, Words> = {
     maxWait: "最长等待（秒，0 为不限）",
     autoClose: "无消息自动结束（秒，0 为从不）",
     requeue: "客服离线时会话重新排队",
+    reports: "报表",
+    range: "时间范围",
+    last7: "最近 7 天",
+    last30: "最近 30 天",
+    liveView: "实时",
+    longestWait: "最长等待",
+    presenceLabel: "状态",
+    load: "接待量",
+    conversations: "会话数",
+    firstResponse: "首次响应（中位数 / p90）",
+    resolution: "解决时长（中位数 / p90）",
+    csat: "满意度",
+    perDay: "每日会话数",
+    perHour: "各时段会话数",
+    csatDistribution: "评分分布",
+    agentLoad: "各客服分配会话数",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -11,6 +11,7 @@ import type { Agent, Conversation, Message, SessionAnswer } from "./api";
 import { Live } from "./live";
 import type { Frame } from "./live";
 import { words } from "./i18n";
+import { ReportsPage } from "./reports";
 import type { Lang } from "./i18n";
 import "./main.css";
 
@@ -49,7 +50,7 @@ interface SearchResult {
   customer_name: string;
 }
 const searchResults = signal<SearchResult[] | null>(null);
-const page = signal<"inbox" | "admin">("inbox");
+const page = signal<"inbox" | "admin" | "reports">("inbox");
 const hitSeq = signal(0);
 
 async function runSearch(q: string): Promise<void> {
@@ -440,6 +441,11 @@ function Header() {
       <label class="notify" title={t.value.notifyHint}>
         <input type="checkbox" checked={notify.value} onChange={toggleNotify} /> {t.value.notifications}
       </label>
+      {agent.role !== "agent" && (
+        <button type="button" class={page.value === "reports" ? "link on" : "link"} onClick={() => (page.value = page.value === "reports" ? "inbox" : "reports")}>
+          {page.value === "reports" ? t.value.backToInbox : t.value.reports}
+        </button>
+      )}
       {agent.role === "admin" && (
         <button type="button" class={page.value === "admin" ? "link on" : "link"} onClick={() => (page.value = page.value === "admin" ? "inbox" : "admin")}>
           {page.value === "admin" ? t.value.backToInbox : t.value.admin}
@@ -934,6 +940,8 @@ function App() {
       <Header />
       {page.value === "admin" ? (
         <AdminPage />
+      ) : page.value === "reports" ? (
+        <ReportsPage t={t.value} />
       ) : (
         <div class="body">
           <Inbox />
