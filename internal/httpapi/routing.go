@@ -20,6 +20,11 @@ func (s *Server) declineOffer(w http.ResponseWriter, r *http.Request) {
 	s.conversationResult(w, r, conv, err)
 }
 
+func (s *Server) reopenConversation(w http.ResponseWriter, r *http.Request) {
+	conv, err := s.msg.ReopenByAgent(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	s.conversationResult(w, r, conv, err)
+}
+
 func (s *Server) pickUp(w http.ResponseWriter, r *http.Request) {
 	conv, err := s.msg.PickUp(r.Context(), principalOf(r.Context()), r.PathValue("id"))
 	s.conversationResult(w, r, conv, err)

@@ -206,6 +206,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/decline", s.agentOnly(s.declineOffer))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/assign", s.agentOnly(s.pickUp))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/transfer", s.agentOnly(s.transfer))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.agentOnly(s.reopenConversation))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/queue", s.anyPrincipal(s.queuePosition))
 	mux.HandleFunc("PUT /api/v1/agents/me/presence", s.agentOnly(s.setPresence))
 	mux.HandleFunc("GET /api/v1/agents/me/conversations", s.agentOnly(s.myConversations))

@@ -943,3 +943,26 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 	}
 	return out, nil
 }
+
+// ReopenByAgent reopens a closed conversation p may access: with its previous agent when they have room, else
+// in its team's queue. It fails (Closed) when the customer has another conversation open on the site.
+func (s *Service) ReopenByAgent(ctx context.Context, p *auth.Principal, convID string) (*chat.Conversation, error) {
+	if _, err := agentOf(p); err != nil {
+		return nil, err
+	}
+	conv, err := s.Conversation(ctx, p, convID)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.st.Reopen(ctx, conv.ID, 100*365*24*time.Hour, func(id string) string {
+		if a, err := s.st.Agent(ctx, id); err == nil {
+			return a.Name
+		}
+		return ""
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.routed(ch, "")
+	return ch.Conv, nil
+}

@@ -131,6 +131,12 @@ func TestConsole(t *testing.T) {
 	tb.waitFor("the canned reply inserted", `function(b){ return this.querySelector("form.composer textarea").value === b; }`, cannedBody)
 	tb.key("\r")
 	waitCustomerSees(t, cust, conv.ID, cannedBody)
+	// An image from the agent: uploaded from the composer, shown inline, received by the customer.
+	tb.setFile("label.attach input", pngFile(t))
+	tb.waitFor("the image inline", `function(){ const i = this.querySelector(".log .msg.me img.attachment"); return !!i && i.complete && i.naturalWidth === 120; }`)
+	if m := waitCustomerSees(t, cust, conv.ID, "receipt.png"); m.Type != "image" {
+		t.Fatalf("the agent's upload arrived as %+v", m)
+	}
 	// The customer reads it: the console shows the read receipt.
 	if err := cust.MarkRead(ctx, conv.ID, reply.Seq); err != nil {
 		t.Fatal(err)
@@ -227,6 +233,19 @@ func TestConsole(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the conversation was not closed: %+v %v", c, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// Bob reopens it: back with him, the last agent, who has room.
+	bt.click(".conv-head button.reopen")
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		c, err := cust.Conversation(ctx, conv.ID)
+		if err == nil && c.Status == "assigned" && c.AgentID == bob.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the conversation was not reopened with Bob: %+v %v", c, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -24,6 +24,7 @@ export interface Conversation {
   queued_at?: string;
   customer: { name: string; email?: string };
   unread: number;
+  channel?: string;
 }
 
 export interface Message {
@@ -36,7 +37,7 @@ export interface Message {
   body?: string;
   client_msg_id?: string;
   hidden?: boolean;
-  meta?: Record<string, string>;
+  meta?: Record<string, string> & { attachment?: { id: string; name: string; size: number; type: string } };
   ts?: string;
 }
 
@@ -71,6 +72,22 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
     throw new ApiError(res.status, data.error?.code ?? "error", data.error?.message ?? res.statusText);
   }
   return data as T;
+}
+
+/** upload sends a file into a conversation (multipart); the Idempotency-Key makes a retry send it once. */
+export async function upload(conversationID: string, file: File): Promise<void> {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const res = await fetch(`/api/v1/conversations/${conversationID}/attachments`, {
+    method: "POST",
+    body: form,
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": csrf, "Idempotency-Key": crypto.randomUUID() },
+  });
+  if (!res.ok) {
+    const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+    throw new ApiError(res.status, data.error?.code ?? "error", data.error?.message ?? res.statusText);
+  }
 }
 
 export interface SessionAnswer {

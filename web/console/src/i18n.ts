@@ -94,6 +94,12 @@ export interface Words {
   perHour: string;
   csatDistribution: string;
   agentLoad: string;
+  reopen: string;
+  attach: string;
+  allChannels: string;
+  sort: string;
+  byActivity: string;
+  byWaiting: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -188,6 +194,12 @@ export const words: Record<Lang, Words> = {
     perHour: "Conversations by hour of day",
     csatDistribution: "Ratings",
     agentLoad: "Conversations assigned per agent",
+    reopen: "Reopen",
+    attach: "Attach a file",
+    allChannels: "All channels",
+    sort: "Sort",
+    byActivity: "Latest activity",
+    byWaiting: "Waiting longest",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -289,6 +301,12 @@ export const words: Record<Lang, Words> = {
     perHour: "各时段会话数",
     csatDistribution: "评分分布",
     agentLoad: "各客服分配会话数",
+    reopen: "重新打开",
+    attach: "发送文件",
+    allChannels: "全部渠道",
+    sort: "排序",
+    byActivity: "最新消息",
+    byWaiting: "等待最久",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

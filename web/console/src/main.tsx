@@ -6,7 +6,7 @@
 import { render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { batch, computed, effect, signal } from "@preact/signals";
-import { ApiError, call, setCSRF } from "./api";
+import { ApiError, call, setCSRF, upload } from "./api";
 import type { Agent, Conversation, Message, SessionAnswer } from "./api";
 import { Live } from "./live";
 import type { Frame } from "./live";
@@ -51,6 +51,9 @@ interface SearchResult {
 }
 const searchResults = signal<SearchResult[] | null>(null);
 const page = signal<"inbox" | "admin" | "reports">("inbox");
+const channelFilter = signal("");
+const sortBy = signal<"activity" | "waiting">("activity");
+const uploadError = signal("");
 const hitSeq = signal(0);
 
 async function runSearch(q: string): Promise<void> {
@@ -276,7 +279,7 @@ function logout(): void {
   });
 }
 
-async function act(action: "accept" | "decline" | "assign" | "close"): Promise<void> {
+async function act(action: "accept" | "decline" | "assign" | "close" | "reopen"): Promise<void> {
   const id = selected.value;
   if (!id) return;
   try {
@@ -465,7 +468,14 @@ function Header() {
 function Inbox() {
   const agent = me.value!;
   const tabs: View[] = agent.role === "agent" ? ["mine", "queue", "team"] : ["mine", "queue", "team", "all"];
-  const items = lists.value[view.value];
+  const items = lists.value[view.value]
+    .filter((c) => !channelFilter.value || (c.channel ?? "web") === channelFilter.value)
+    .slice()
+    .sort((a, b) =>
+      sortBy.value === "waiting"
+        ? Date.parse(a.queued_at ?? a.last_message_at) - Date.parse(b.queued_at ?? b.last_message_at)
+        : Date.parse(b.last_message_at) - Date.parse(a.last_message_at),
+    );
   const found = searchResults.value;
   if (found !== null) {
     return (
@@ -511,6 +521,18 @@ function Inbox() {
           </button>
         ))}
       </div>
+      <div class="filters">
+        <select aria-label={t.value.channel} value={channelFilter.value} onChange={(e) => (channelFilter.value = (e.currentTarget as HTMLSelectElement).value)}>
+          <option value="">{t.value.allChannels}</option>
+          <option value="web">web</option>
+          <option value="app">app</option>
+          <option value="wechat">wechat</option>
+        </select>
+        <select aria-label={t.value.sort} value={sortBy.value} onChange={(e) => (sortBy.value = (e.currentTarget as HTMLSelectElement).value as "activity" | "waiting")}>
+          <option value="activity">{t.value.byActivity}</option>
+          <option value="waiting">{t.value.byWaiting}</option>
+        </select>
+      </div>
       {items.length === 0 ? (
         <p class="empty">{t.value.empty}</p>
       ) : (
@@ -528,6 +550,26 @@ function Inbox() {
       )}
     </nav>
   );
+}
+
+/** lastClosed reports that the conversation shown has closed (its last system event says so). */
+function lastClosed(): boolean {
+  const sys = messages.value.filter((m) => m.type === "system");
+  return sys[sys.length - 1]?.meta?.["event"] === "closed";
+}
+
+/** Body shows a message: text as text, an image inline, a file as a download link. */
+function Body(props: { m: Message }) {
+  const a = props.m.meta?.attachment;
+  if (a && props.m.type === "image") return <img class="attachment" src={`/api/v1/attachments/${encodeURIComponent(a.id)}`} alt={a.name} />;
+  if (a) {
+    return (
+      <a href={`/api/v1/attachments/${encodeURIComponent(a.id)}`} download={a.name} rel="noopener">
+        {a.name} ({Math.ceil(a.size / 1024)} KB)
+      </a>
+    );
+  }
+  return <>{props.m.body}</>;
 }
 
 /** systemText renders a system message from its machine-readable event, in the viewer's language. */
@@ -598,6 +640,9 @@ function ConversationPane() {
         {conv && conv.status !== "closed" && (
           <button type="button" class="transfer" onClick={() => void openTransfer()}>{t.value.transfer}</button>
         )}
+        {(conv?.status === "closed" || (!conv && lastClosed())) && (
+          <button type="button" class="reopen" onClick={() => void act("reopen")}>{t.value.reopen}</button>
+        )}
         {conv && conv.status !== "closed" && <button type="button" onClick={() => void act("close")}>{t.value.close}</button>}
       </header>
       {transferring.value && <TransferForm />}
@@ -614,7 +659,7 @@ function ConversationPane() {
               data-seq={m.seq}
             >
               {m.type !== "system" && <span class="who">{m.type === "note" ? t.value.internalNote + " · " : ""}{who(m)}</span>}
-              <span class="body">{m.type === "system" ? systemText(m) : m.body}</span>
+              <span class="body">{m.type === "system" ? systemText(m) : <Body m={m} />}</span>
               {m.sender_type === "agent" && m.type !== "note" && m.seq <= customerRead.value && <span class="state">{t.value.read}</span>}
             </li>
           ),
@@ -664,6 +709,21 @@ function ConversationPane() {
         <label class="note-toggle">
           <input ref={noteRef} type="checkbox" /> {t.value.note}
         </label>
+        <label class="attach">
+          {t.value.attach}
+          <input
+            type="file"
+            onChange={(e) => {
+              const input = e.currentTarget as HTMLInputElement;
+              const file = input.files?.[0];
+              input.value = "";
+              if (!file) return;
+              uploadError.value = "";
+              upload(id, file).catch((err: unknown) => (uploadError.value = err instanceof Error ? err.message : String(err)));
+            }}
+          />
+        </label>
+        {uploadError.value && <span class="error" role="alert">{uploadError.value}</span>}
         <button type="submit" class="primary">{sending.value > 0 ? t.value.sending : t.value.send}</button>
       </form>
     </section>
