@@ -167,9 +167,43 @@ func (r *Runner) chatStart(ctx context.Context, ch *population) error {
 	}
 	r.logf("connected in %s", time.Since(start).Round(time.Millisecond))
 	r.res.Extra["connect_s"] = round2(time.Since(start).Seconds())
+	// The agents just came online: the router assigns the waiting conversations. Let it finish before the load
+	// starts, so the window measures chat, not a burst of assignments.
+	if err := r.waitRouted(ctx, 2*time.Minute); err != nil {
+		ch.g.close()
+		return err
+	}
 	r.res.Params["customers"], r.res.Params["agents"] = cfg.customers, cfg.agents
 	r.res.Params["generator_processes"] = 1 + len(ch.g.workers)
 	return nil
+}
+
+// waitRouted waits until no conversation waits for an agent (queued or offered), up to within.
+func (r *Runner) waitRouted(ctx context.Context, within time.Duration) error {
+	db, err := r.db.Open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	start := time.Now()
+	for {
+		var waiting int
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM conversations WHERE status IN ('queued', 'offered')").Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting == 0 {
+			r.res.Extra["routed_s"] = round2(time.Since(start).Seconds())
+			return nil
+		}
+		if time.Since(start) > within {
+			return fmt.Errorf("%d conversations still wait for an agent after %s", waiting, within)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func (r *Runner) workerLog(w int) io.Writer {

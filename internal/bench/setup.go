@@ -162,8 +162,10 @@ func retry(ctx context.Context, fn func() error) error {
 
 // Agents creates n agents in the default team and logs each in (from its own source address: logins are
 // limited per IP).
+// They auto-accept, so the router assigns each conversation once instead of offering it again and again to
+// agents who never answer offers (which would add a wave of offer expiries to every load window).
 func (s *Setup) Agents(ctx context.Context, prefix string, n int) ([]*Account, error) {
-	return s.AgentsWith(ctx, prefix, n, 100, false)
+	return s.AgentsWith(ctx, prefix, n, 100, true)
 }
 
 // AgentsWith creates and logs in n agents of the default team with the given capacity and auto-accept.
