@@ -34,6 +34,20 @@ func (tb *tab) attachDocument() {
 	})
 }
 
+// consoleLogin opens the console in a new browser context and logs in as email.
+func consoleLogin(t *testing.T, browser context.Context, base, email string) *tab {
+	t.Helper()
+	tb := newTab(t, browser, nil)
+	tb.navigate(base + "/console/")
+	tb.attachDocument()
+	tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
+	tb.fill("input[name=email]", email)
+	tb.fill("input[name=password]", apptest.Password)
+	tb.key("\r")
+	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	return tb
+}
+
 type jsError struct{ text string }
 
 func (e jsError) Error() string { return "javascript: " + e.text }
@@ -56,14 +70,7 @@ func TestConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 	browser := testenv.Browser(t, "window-size", "1280,860")
-	tb := newTab(t, browser, nil)
-	tb.navigate(n.URL + "/console/")
-	tb.attachDocument()
-	tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
-	tb.fill("input[name=email]", "ann@example.com")
-	tb.fill("input[name=password]", apptest.Password)
-	tb.key("\r")
-	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	tb := consoleLogin(t, browser, n.URL, "ann@example.com")
 
 	// A customer whose name is markup starts a conversation: it is offered to Ann, who is online in the console.
 	const evilName = `<img src=x onerror="window.__xss=1">Zoë`
@@ -204,14 +211,7 @@ func TestConsole(t *testing.T) {
 		"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{n.TeamID}, "capacity": 2}, &bob); err != nil {
 		t.Fatal(err)
 	}
-	bt := newTab(t, browser, nil)
-	bt.navigate(n.URL + "/console/")
-	bt.attachDocument()
-	bt.waitFor("Bob's login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
-	bt.fill("input[name=email]", "bob@example.com")
-	bt.fill("input[name=password]", apptest.Password)
-	bt.key("\r")
-	bt.waitFor("Bob's inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	bt := consoleLogin(t, browser, n.URL, "bob@example.com")
 	tb.click(".conv-head button.transfer")
 	tb.waitFor("the transfer form with Bob", `function(id){ const o = this.querySelector('.transfer-form option[value="agent:' + id + '"]'); return !!o && !o.disabled; }`, bob.ID)
 	tb.in(`function(id){ this.querySelector(".transfer-form select").value = "agent:" + id; }`, nil, bob.ID)
@@ -286,24 +286,13 @@ func TestConsoleAdmin(t *testing.T) {
 	ctx := context.Background()
 	agentAPI := n.Agent("cara@example.com", chat.RoleAgent)
 	browser := testenv.Browser(t, "window-size", "1280,860")
-	login := func(email string) *tab {
-		tb := newTab(t, browser, nil)
-		tb.navigate(n.URL + "/console/")
-		tb.attachDocument()
-		tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
-		tb.fill("input[name=email]", email)
-		tb.fill("input[name=password]", apptest.Password)
-		tb.key("\r")
-		tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
-		return tb
-	}
-	cara := login("cara@example.com")
+	cara := consoleLogin(t, browser, n.URL, "cara@example.com")
 	var hasAdmin bool
 	cara.in(`function(){ return [...this.querySelectorAll("header.top button")].some(b => b.textContent === "Admin"); }`, &hasAdmin)
 	if hasAdmin {
 		t.Fatal("an agent is offered the admin pages")
 	}
-	admin := login("admin@example.com")
+	admin := consoleLogin(t, browser, n.URL, "admin@example.com")
 	admin.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "Admin").click(); }`, nil)
 	admin.waitFor("the agents table", `function(){ return !!this.querySelector('tr[data-agent="cara@example.com"] input[name=capacity]'); }`)
 	admin.in(`function(){ const i = this.querySelector('tr[data-agent="cara@example.com"] input[name=capacity]'); i.value = "7";
@@ -364,14 +353,7 @@ func TestConsoleXSSCorpus(t *testing.T) {
 		t.Fatal(err)
 	}
 	browser := testenv.Browser(t, "window-size", "1280,860")
-	tb := newTab(t, browser, nil)
-	tb.navigate(n.URL + "/console/")
-	tb.attachDocument()
-	tb.waitFor("the login form", `function(){ return !!this.querySelector("form input[name=email]"); }`)
-	tb.fill("input[name=email]", "dee@example.com")
-	tb.fill("input[name=password]", apptest.Password)
-	tb.key("\r")
-	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	tb := consoleLogin(t, browser, n.URL, "dee@example.com")
 
 	cust := &client.API{BaseURL: n.URL}
 	if _, err := cust.StartVisitor(ctx, client.Visitor{SiteKey: n.SiteKey, Name: `<img src=x onerror="window.__xss='name'">`,
