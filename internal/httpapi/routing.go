@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/messaging"
@@ -130,7 +132,17 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	items, err := s.msg.Inbox(r.Context(), principalOf(r.Context()), view, limit)
+	var before store.InboxCursor
+	if v := r.URL.Query().Get("before"); v != "" {
+		at, id, ok := strings.Cut(v, ":")
+		n, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || n <= 0 || len(id) != 36 {
+			s.writeError(w, r, chat.Invalid("before", "before is <last_message_at in ms>:<id> of the last entry of the previous page"))
+			return
+		}
+		before = store.InboxCursor{At: time.UnixMilli(n).UTC(), ID: id}
+	}
+	items, err := s.msg.Inbox(r.Context(), principalOf(r.Context()), view, limit, before)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -882,7 +883,7 @@ type InboxCustomer struct {
 
 // Inbox returns one of p's lists (store.InboxMine, ...Queue, ...Team, ...All), at most limit entries:
 // "all" only for supervisors and admins, whose "queue" and "team" cover every team.
-func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.InboxView, limit int) ([]InboxItem, error) {
+func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.InboxView, limit int, before store.InboxCursor) ([]InboxItem, error) {
 	a, err := agentOf(p)
 	if err != nil {
 		return nil, err
@@ -910,7 +911,7 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 			teams = append(teams, t.ID)
 		}
 	}
-	convs, err := s.st.Inbox(ctx, view, a.ID, teams, limit)
+	convs, err := s.st.Inbox(ctx, view, a.ID, teams, limit, before)
 	if err != nil {
 		return nil, err
 	}
@@ -922,7 +923,12 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 			return x.QueuedAt.Compare(y.QueuedAt)
 		})
 	} else {
-		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int { return y.LastMessageAt.Compare(x.LastMessageAt) })
+		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int {
+			if c := y.LastMessageAt.Compare(x.LastMessageAt); c != 0 {
+				return c
+			}
+			return strings.Compare(y.ID, x.ID)
+		})
 	}
 	if len(convs) > limit {
 		convs = convs[:limit]

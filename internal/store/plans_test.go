@@ -100,6 +100,12 @@ func planQueries(s *Store, f planFixture) []planQuery {
 		{name: "message at a seq", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq = ?", args: []any{f.convID, 1}},
 		{name: "canned replies of an agent", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE agent_id = ? ORDER BY shortcut LIMIT 500", args: []any{f.agentID}},
 
+		// Inbox pages (store/routing.go Inbox).
+		{name: "open conversations by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND (last_message_at < ? OR (last_message_at = ? AND id < ?)) ORDER BY last_message_at DESC, id DESC LIMIT ?",
+			args: []any{"assigned", 1_500_000, 1_500_000, f.convID, 200}},
+		{name: "a team's conversations by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? AND (last_message_at < ? OR (last_message_at = ? AND id < ?)) ORDER BY last_message_at DESC, id DESC LIMIT ?",
+			args: []any{f.teamID, "assigned", 1_500_000, 1_500_000, f.convID, 200}},
+
 		// Reports (store/reports.go).
 		{name: "conversations started in a range", sql: `SELECT created_at, first_response_at, closed_at, assigned_at, COALESCE(agent_id, last_agent_id, ''), COALESCE(team_id, '')
 			FROM conversations WHERE created_at >= ? AND created_at < ? ORDER BY created_at LIMIT ?`, args: []any{1_000_000, 1_000_500, 200000}},

@@ -913,6 +913,13 @@ func (s *Store) QueueLength(ctx context.Context, teamID string) (int, error) {
 	return n, s.wrap("read queue length", err)
 }
 
+// InboxCursor is where a page of an inbox list by activity starts: after the conversation with this
+// last_message_at and id.
+type InboxCursor struct {
+	At time.Time
+	ID string
+}
+
 // InboxView names an agent's list: what they hold, what waits in their teams' queues, their teams' open
 // conversations, or every open conversation.
 type InboxView string
@@ -928,14 +935,23 @@ const (
 // Inbox returns up to limit conversations of a view: mine (assigned and offered, by activity), queue (waiting
 // in the teams' queues, in service order), team (the teams' open conversations, by activity), all (every open
 // conversation, by activity).
-func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int) ([]*chat.Conversation, error) {
+//
+// The lists by activity (team, all) page with before: the last entry of the previous page (keyset on
+// last_message_at, then id); the zero cursor is the first page.
+func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int, before InboxCursor) ([]*chat.Conversation, error) {
+	page, pageArgs := "", []any{}
+	if !before.At.IsZero() {
+		page = " AND (last_message_at < ? OR (last_message_at = ? AND id < ?))"
+		pageArgs = []any{ms(before.At), ms(before.At), before.ID}
+	}
 	switch view {
 	case InboxMine:
 		return s.AgentConversations(ctx, agentID, limit)
 	case InboxAll:
 		var out []*chat.Conversation
 		for _, st := range []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned} {
-			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ? ORDER BY last_message_at DESC LIMIT ?", string(st), limit)
+			args := append(append([]any{string(st)}, pageArgs...), limit)
+			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ?"+page+" ORDER BY last_message_at DESC, id DESC LIMIT ?", args...)
 			if err != nil {
 				return nil, s.wrap("read inbox", err)
 			}
@@ -949,14 +965,15 @@ func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams
 	}
 	var out []*chat.Conversation
 	statuses := []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending}
-	order := "priority DESC, queued_at, id"
+	order, where, extra := "priority DESC, queued_at, id", "", []any(nil)
 	if view == InboxTeam {
 		statuses = append(statuses, chat.StatusAssigned)
-		order = "last_message_at DESC"
+		order, where, extra = "last_message_at DESC, id DESC", page, pageArgs
 	}
 	for _, team := range teams {
 		for _, st := range statuses {
-			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ? ORDER BY "+order+" LIMIT ?", team, string(st), limit)
+			args := append(append([]any{team, string(st)}, extra...), limit)
+			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ?"+where+" ORDER BY "+order+" LIMIT ?", args...)
 			if err != nil {
 				return nil, s.wrap("read inbox", err)
 			}

@@ -100,6 +100,7 @@ export interface Words {
   sort: string;
   byActivity: string;
   byWaiting: string;
+  more: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -200,6 +201,7 @@ export const words: Record<Lang, Words> = {
     sort: "Sort",
     byActivity: "Latest activity",
     byWaiting: "Waiting longest",
+    more: "More conversations",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -307,6 +309,7 @@ export const words: Record<Lang, Words> = {
     sort: "排序",
     byActivity: "最新消息",
     byWaiting: "等待最久",
+    more: "更多会话",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -122,12 +122,35 @@ async function loadLists(): Promise<void> {
   for (const v of new Set(views)) {
     try {
       const r = await call<{ conversations: Conversation[] }>("GET", `/api/v1/inbox?view=${v}`);
-      next[v] = r.conversations;
+      next[v] = keepOlderPages(r.conversations, lists.value[v], v);
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return logout();
     }
   }
   lists.value = next;
+}
+
+const PAGE = 200;
+
+/** keepOlderPages keeps the pages loaded with "more" behind a fresh first page (lists by activity). */
+function keepOlderPages(first: Conversation[], old: Conversation[], v: View): Conversation[] {
+  if ((v !== "team" && v !== "all") || first.length < PAGE || old.length <= first.length) return first;
+  const last = first[first.length - 1]!;
+  const seen = new Set(first.map((c) => c.id));
+  const older = old.filter((c) => !seen.has(c.id) && (Date.parse(c.last_message_at) < Date.parse(last.last_message_at) ||
+    (c.last_message_at === last.last_message_at && c.id < last.id)));
+  return [...first, ...older];
+}
+
+/** loadMore appends the next page of a list by activity. */
+async function loadMore(): Promise<void> {
+  const v = view.value;
+  const cur = lists.value[v];
+  const last = cur[cur.length - 1];
+  if (!last) return;
+  const r = await call<{ conversations: Conversation[] }>("GET", `/api/v1/inbox?view=${v}&before=${Date.parse(last.last_message_at)}:${last.id}`);
+  const seen = new Set(cur.map((c) => c.id));
+  lists.value = { ...lists.value, [v]: [...cur, ...r.conversations.filter((c) => !seen.has(c.id))] };
 }
 
 async function openConversation(id: string, atSeq = 0): Promise<void> {
@@ -546,6 +569,11 @@ function Inbox() {
               </button>
             </li>
           ))}
+          {(view.value === "team" || view.value === "all") && lists.value[view.value].length >= PAGE && (
+            <li>
+              <button type="button" class="link more" onClick={() => void loadMore()}>{t.value.more}</button>
+            </li>
+          )}
         </ul>
       )}
     </nav>
