@@ -77,9 +77,9 @@ func (s *Service) Search(ctx context.Context, p *auth.Principal, query string, l
 	return out, nil
 }
 
-// IndexBudget is how many messages the node's indexer takes a second: it runs on the database the group
-// commit writes to, so under a peak it stays behind and catches up when the load falls (search lags then),
-// instead of taking the writes' throughput (docs/benchmarks.md, history 2026-12-01).
+// IndexBudget is how many messages the node's indexer takes a second: under a peak it stays behind and catches
+// up when the load falls (search lags then), instead of taking the CPU and the database from the messages
+// (docs/benchmarks.md, history 2026-12-01).
 const IndexBudget = 500
 
 // IndexSearch runs the search indexer once (the node does it every second; tests call it directly).

@@ -31,7 +31,7 @@ type Indexer struct {
 // NewIndexer returns the store's indexer, starting where the last one stopped.
 func (s *Store) NewIndexer(ctx context.Context) (*Indexer, error) {
 	ix := &Indexer{s: s, done: map[string]time.Time{}}
-	err := s.queryRow(ctx, "SELECT v FROM meta WHERE k = 'search_cursor'").Scan(&ix.next)
+	err := s.srch.QueryRowContext(ctx, "SELECT v FROM search_state WHERE k = 'cursor'").Scan(&ix.next)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, s.wrap("read the search position", err)
 	}
@@ -117,11 +117,11 @@ func (ix *Indexer) Run(ctx context.Context, max int) (int, error) {
 	}
 	// Persist a position the next start can resume from without missing a late commit.
 	if pos := min(ix.next, uuidFloor(now.Add(-searchLag))); pos != "" {
-		if err := s.tx(ctx, "save the search position", func(tx *sql.Tx) error {
-			if _, err := s.exec(ctx, tx, s.d.insertIgnore("meta", "k, v", "?, ?"), "search_cursor", pos); err != nil {
+		if err := s.searchTx(ctx, "save the search position", func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, s.d.insertIgnore("search_state", "k, v", "?, ?"), "cursor", pos); err != nil {
 				return err
 			}
-			_, err := s.exec(ctx, tx, "UPDATE meta SET v = ? WHERE k = 'search_cursor' AND v < ?", pos, pos)
+			_, err := tx.ExecContext(ctx, "UPDATE search_state SET v = ? WHERE k = 'cursor' AND v < ?", pos, pos)
 			return err
 		}); err != nil {
 			return total, err
@@ -133,7 +133,7 @@ func (ix *Indexer) Run(ctx context.Context, max int) (int, error) {
 func (ix *Indexer) insert(ctx context.Context, terms [][3]any) error {
 	s := ix.s
 	const per = 300
-	return s.tx(ctx, "index messages", func(tx *sql.Tx) error {
+	return s.searchTx(ctx, "index messages", func(tx *sql.Tx) error {
 		for start := 0; start < len(terms); start += per {
 			end := min(start+per, len(terms))
 			values := strings.TrimSuffix(strings.Repeat("?, ?, ?), (", end-start), "), (")
@@ -148,6 +148,27 @@ func (ix *Indexer) insert(ctx context.Context, terms [][3]any) error {
 		}
 		return nil
 	})
+}
+
+// searchTx runs fn in a transaction on the search index's database, retrying quick conflicts.
+func (s *Store) searchTx(ctx context.Context, op string, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		var tx *sql.Tx
+		if tx, err = s.srch.BeginTx(ctx, nil); err != nil {
+			break
+		}
+		if err = fn(tx); err == nil {
+			err = tx.Commit()
+		} else {
+			tx.Rollback()
+		}
+		if err == nil || !s.d.isRetryable(err) || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+	return s.wrap(op, err)
 }
 
 // SearchHit is one message found by a search.
@@ -171,7 +192,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]SearchHi
 		args = append(args, t)
 	}
 	args = append(args, len(terms), limit)
-	rows, err := s.r.QueryContext(ctx, "SELECT conversation_id, seq FROM search_terms WHERE term IN ("+placeholders(len(terms))+
+	rows, err := s.srch.QueryContext(ctx, "SELECT conversation_id, seq FROM search_terms WHERE term IN ("+placeholders(len(terms))+
 		") GROUP BY conversation_id, seq HAVING count(*) = ? ORDER BY conversation_id DESC, seq DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, s.wrap("search", err)

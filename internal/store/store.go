@@ -50,7 +50,11 @@ type Options struct {
 
 // Store is Parley's database. It is safe for concurrent use.
 type Store struct {
-	w       *sql.DB    // writes. SQLite: one connection, immediate transactions. MySQL: the shared pool.
+	w *sql.DB // writes. SQLite: one connection, immediate transactions. MySQL: the shared pool.
+	// srch holds the search index. SQLite: its own file (search.db) with its own writer, so indexing never
+	// waits for, or makes wait, the single writer of the messages; it is derived data, rebuilt from the messages
+	// when lost, so it syncs NORMAL. MySQL: the shared pool.
+	srch    *sql.DB
 	r       *sql.DB    // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
 	rc, wc  *stmtCache // prepared statements of r and of w (one cache on MySQL, where they are one pool)
 	d       dialect
@@ -165,6 +169,10 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	r.SetConnMaxLifetime(0)
 	s.w, s.r, s.d = w, r, sqliteDialect{}
 	s.rc, s.wc = newStmtCache(r, true), newStmtCache(w, false)
+	if err := s.openSearchSQLite(ctx, filepath.Join(filepath.Dir(path), "search.db")); err != nil {
+		s.Close()
+		return err
+	}
 	if err := s.checkSQLiteFile(ctx, path); err != nil {
 		s.Close()
 		return err
@@ -175,6 +183,28 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if sync != "FULL" {
 		s.info.Warning = "synchronous=NORMAL: the last acknowledged messages may be lost on power loss (never on a crash)"
 	}
+	return nil
+}
+
+// openSearchSQLite opens (creating when missing) the SQLite file of the search index.
+func (s *Store) openSearchSQLite(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite", "file:"+path+"?"+fmt.Sprintf("_pragma=busy_timeout(%d)&", sqliteBusyTimeout.Milliseconds())+
+		"_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	if err != nil {
+		return err
+	}
+	db.SetMaxOpenConns(1) // one writer; searches are rare and share it
+	db.SetConnMaxLifetime(0)
+	for _, q := range []string{
+		"CREATE TABLE IF NOT EXISTS search_terms (term TEXT NOT NULL, conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (term, conversation_id, seq)) STRICT, WITHOUT ROWID",
+		"CREATE TABLE IF NOT EXISTS search_state (k TEXT PRIMARY KEY, v TEXT NOT NULL) STRICT",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			db.Close()
+			return fmt.Errorf("open the search index %s: %w", path, err)
+		}
+	}
+	s.srch = db
 	return nil
 }
 
@@ -271,6 +301,7 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
 	s.w, s.r, s.d = db, db, mysqlDialect{}
+	s.srch = db
 	s.rc = newStmtCache(db, false)
 	s.wc = s.rc
 	s.info = Info{Driver: "mysql", Version: version, Durable: true,
@@ -456,6 +487,9 @@ func (s *Store) Close() error {
 		s.rc.close()
 		if s.wc != s.rc {
 			s.wc.close()
+		}
+		if s.srch != nil && s.srch != s.w {
+			err = errors.Join(err, s.srch.Close())
 		}
 		if s.r != nil && s.r != s.w {
 			err = errors.Join(err, s.r.Close())
