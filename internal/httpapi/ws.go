@@ -181,15 +181,17 @@ func (c *wsConn) authenticated(p *auth.Principal, ref string) {
 	hello := messaging.Marshal(protocol.ServerFrame{Type: protocol.TypeHello, Ref: ref, Epoch: c.s.msg.Epoch(), Principal: pr,
 		HeartbeatS: int(c.s.heartbeat / time.Second)})
 	c.s.hub.Register(p.ID(), c)
+	if p.Agent != nil {
+		// Presence follows the agent's connections; recorded before the hello, so a client that has its hello
+		// is online for the router.
+		c.s.msg.AgentConnected(c.sendCtx, p.Agent)
+	}
 	// The principal and the hello in one step: nothing for an authenticated connection (a heartbeat) can be
 	// queued before the hello.
 	c.mu.Lock()
 	c.p = p
 	c.enqueueLocked(hello)
 	c.mu.Unlock()
-	if p.Agent != nil {
-		c.s.msg.AgentConnected(c.sendCtx, p.Agent) // presence follows the agent's connections
-	}
 }
 
 func (c *wsConn) principal() *auth.Principal {

@@ -308,7 +308,16 @@ func TestR6TransportParityAndSwitching(t *testing.T) {
 		var last atomic.Uint64
 		var mu sync.Mutex
 		var cur *client.Client
+		// A switch is what an app does: stop the old transport, then resume on the new one from the last seq it
+		// showed. (Two live clients feeding one view would each show what they receive: the view, not the
+		// protocol, would have to drop the overlap.)
 		dial := func(transport string) {
+			mu.Lock()
+			old := cur
+			mu.Unlock()
+			if old != nil {
+				old.Close() // returns when its receive loop has stopped: no callback runs after it
+			}
 			c := n.Dial(api, transport, client.Options{OnMessage: func(m protocol.Message) {
 				h.Applied("switcher", m)
 				last.Store(m.Seq)
@@ -317,12 +326,8 @@ func TestR6TransportParityAndSwitching(t *testing.T) {
 				t.Fatal(err)
 			}
 			mu.Lock()
-			old := cur
 			cur = c
 			mu.Unlock()
-			if old != nil {
-				old.Close()
-			}
 		}
 		h.Subscribed("switcher", conv.ID, 0)
 		dial(client.WebSocket)
