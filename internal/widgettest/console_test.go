@@ -44,7 +44,7 @@ func consoleLogin(t *testing.T, browser context.Context, base, email string) *ta
 	tb.fill("input[name=email]", email)
 	tb.fill("input[name=password]", apptest.Password)
 	tb.key("\r")
-	tb.waitFor("the inbox", `function(){ return !!this.querySelector("nav.inbox .tabs"); }`)
+	tb.waitFor("the inbox, connected", `function(){ return !!this.querySelector("nav.inbox .tabs") && !this.querySelector(".offline-note"); }`)
 	return tb
 }
 
