@@ -628,7 +628,22 @@ func TestWidget(t *testing.T) {
 		if got := lines(); len(got) != 49 || got[0] != "line 12" {
 			t.Fatalf("the latest page shows %d lines from %q", len(got), got[:1])
 		}
-		tb.click(".earlier")
+		// The log scrolls to its end after a reload; a click computed before the scroll settled can land beside
+		// the button under load, so click again (a person would) until the earlier page shows.
+		for attempt := 0; ; attempt++ {
+			tb.click(".earlier")
+			var n int
+			deadline := time.Now().Add(5 * time.Second)
+			for time.Now().Before(deadline) {
+				if tb.tryIn(`function(){ return this.querySelectorAll("li.me .bubble").length; }`, &n) == nil && n == 60 {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if n == 60 || attempt == 3 {
+				break
+			}
+		}
 		tb.waitFor("the earlier page", `function(){ return this.querySelectorAll("li.me .bubble").length === 60; }`)
 		got := lines()
 		for i, l := range got {
