@@ -215,14 +215,8 @@ type Closer struct {
 func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (conv *chat.Conversation, msg *chat.Message, events []chat.Event, err error) {
 	err = s.tx(ctx, "close conversation", func(tx *sql.Tx) error {
 		msg, events = nil, nil
-		c, err := s.lockConversation(ctx, tx, id)
+		c, err := s.lockWithQueue(ctx, tx, id)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, c.TeamID); err != nil {
-			return err
-		}
-		if c, err = s.lockConversation(ctx, tx, id); err != nil {
 			return err
 		}
 		conv = c

@@ -53,6 +53,19 @@ func (s *Store) lockQueue(ctx context.Context, tx *sql.Tx, teamID string) error 
 	return s.queryRowTx(ctx, tx, "SELECT last_seq FROM streams WHERE id = ? FOR UPDATE", stream).Scan(&seq)
 }
 
+// lockWithQueue locks a conversation and its team's queue, in that order, and reads the conversation again:
+// another transaction may have changed it while this one waited for the queue.
+func (s *Store) lockWithQueue(ctx context.Context, tx *sql.Tx, id string) (*chat.Conversation, error) {
+	conv, err := s.lockConversation(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
+		return nil, err
+	}
+	return s.lockConversation(ctx, tx, id)
+}
+
 // Candidates returns the agents of a team who may receive a conversation now: online, enabled and seen
 // since cutoff.
 func (s *Store) Candidates(ctx context.Context, teamID string, cutoff time.Time) ([]chat.Candidate, error) {
@@ -248,14 +261,8 @@ func (s *Store) assign(ctx context.Context, tx *sql.Tx, ch *Change, agentID, age
 func (s *Store) Accept(ctx context.Context, convID, agentID, agentName string) (*Change, error) {
 	var ch *Change
 	err := s.tx(ctx, "accept", func(tx *sql.Tx) error {
-		conv, err := s.lockConversation(ctx, tx, convID)
+		conv, err := s.lockWithQueue(ctx, tx, convID)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-			return err
-		}
-		if conv, err = s.lockConversation(ctx, tx, convID); err != nil {
 			return err
 		}
 		if conv.Status != chat.StatusOffered || conv.OfferedTo != agentID {
@@ -278,14 +285,8 @@ func (s *Store) EndOffer(ctx context.Context, convID, agentID, outcome string) (
 	var ch *Change
 	err := s.tx(ctx, "end offer", func(tx *sql.Tx) error {
 		ch = nil
-		conv, err := s.lockConversation(ctx, tx, convID)
+		conv, err := s.lockWithQueue(ctx, tx, convID)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-			return err
-		}
-		if conv, err = s.lockConversation(ctx, tx, convID); err != nil {
 			return err
 		}
 		if conv.Status != chat.StatusOffered || conv.OfferedTo != agentID {
@@ -349,14 +350,8 @@ func (s *Store) ExpiredOffers(ctx context.Context, now time.Time, limit int) ([]
 func (s *Store) PickUp(ctx context.Context, convID, agentID, agentName string) (*Change, error) {
 	var ch *Change
 	err := s.tx(ctx, "pick up", func(tx *sql.Tx) error {
-		conv, err := s.lockConversation(ctx, tx, convID)
+		conv, err := s.lockWithQueue(ctx, tx, convID)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-			return err
-		}
-		if conv, err = s.lockConversation(ctx, tx, convID); err != nil {
 			return err
 		}
 		if conv.Status != chat.StatusQueued && conv.Status != chat.StatusPending {
@@ -523,14 +518,8 @@ func (s *Store) insertNote(ctx context.Context, tx *sql.Tx, ch *Change, agentID,
 func (s *Store) Reopen(ctx context.Context, convID string, window time.Duration, agentName func(string) string) (*Change, error) {
 	var ch *Change
 	err := s.tx(ctx, "reopen", func(tx *sql.Tx) error {
-		conv, err := s.lockConversation(ctx, tx, convID)
+		conv, err := s.lockWithQueue(ctx, tx, convID)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-			return err
-		}
-		if conv, err = s.lockConversation(ctx, tx, convID); err != nil {
 			return err
 		}
 		ch = &Change{Conv: conv}
@@ -588,14 +577,8 @@ func (s *Store) LeaveMessage(ctx context.Context, convID, reason string) (*Chang
 	var ch *Change
 	err := s.tx(ctx, "leave message", func(tx *sql.Tx) error {
 		ch = nil
-		conv, err := s.lockConversation(ctx, tx, convID)
+		conv, err := s.lockWithQueue(ctx, tx, convID)
 		if err != nil {
-			return err
-		}
-		if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-			return err
-		}
-		if conv, err = s.lockConversation(ctx, tx, convID); err != nil {
 			return err
 		}
 		if conv.Status != chat.StatusQueued {
