@@ -778,9 +778,16 @@ func (s *Service) routed(ch *store.Change, offerOutcome string) {
 	if offerOutcome != "" {
 		s.offerEnded(offerOutcome)
 	}
+	s.publishChange(ch)
+	if s.router != nil {
+		s.router.Notify(ch.Conv.TeamID)
+	}
+}
+
+// publishChange sends what a change committed: its system messages and its events.
+func (s *Service) publishChange(ch *store.Change) {
 	if s.router != nil {
 		s.router.publish(ch)
-		s.router.Notify(ch.Conv.TeamID)
 		return
 	}
 	epoch := s.st.Epoch()
@@ -837,34 +844,6 @@ func (s *Service) closeBy(ctx context.Context, conv *chat.Conversation, by store
 		s.router.Notify(conv.TeamID)
 	}
 	return nil
-}
-
-// leaveIfUnavailable offers a new conversation "leave a message" when its site is out of hours or its queue is
-// too long; it reports whether it did.
-func (s *Service) leaveIfUnavailable(ctx context.Context, site *chat.Site, conv *chat.Conversation) (bool, error) {
-	rs := site.Settings.Routing
-	reason := ""
-	switch {
-	case !rs.BusinessHours.IsOpen(s.o.Now()):
-		reason = "out_of_hours"
-	case rs.MaxQueueLength > 0:
-		ids, err := s.st.QueuePositions(ctx, conv.TeamID, rs.MaxQueueLength+1)
-		if err != nil {
-			return false, err
-		}
-		if i := slices.Index(ids, conv.ID); i >= rs.MaxQueueLength || (i < 0 && len(ids) > rs.MaxQueueLength) {
-			reason = "queue_full"
-		}
-	}
-	if reason == "" {
-		return false, nil
-	}
-	ch, err := s.st.LeaveMessage(ctx, conv.ID, reason)
-	if err != nil {
-		return false, err
-	}
-	s.routed(ch, "")
-	return ch != nil, nil
 }
 
 // InboxItem is a conversation as an agent's list shows it.

@@ -187,30 +187,23 @@ func (s *Service) Start(ctx context.Context, p *auth.Principal, in StartInput) (
 		in.Channel = chat.ChannelWeb
 	}
 	in2 := store.StartInput{SiteID: site.ID, CustomerID: p.Customer.ID, TeamID: team, Channel: in.Channel}
-	if s.router != nil {
-		in2.Route = s.router.routeOnStart(ctx, site, team)
+	// Out of hours, or with the queue full, the conversation is created as a left message: decided in the
+	// creating transaction, so a router draining the queue meanwhile cannot offer it first.
+	if rs := site.Settings.Routing; !rs.BusinessHours.IsOpen(s.o.Now()) {
+		in2.LeaveReason = "out_of_hours"
+	} else {
+		in2.MaxQueue = rs.MaxQueueLength
+		if s.router != nil {
+			in2.Route = s.router.routeOnStart(ctx, site, team)
+		}
 	}
 	conv, created, ch, err := s.st.StartConversation(ctx, in2)
 	if err != nil {
 		return nil, false, err
 	}
-	if s.router != nil {
-		s.router.publish(ch)
-	} else {
-		s.publishEvents(ch.Events)
-	}
-	if created && conv.Status == chat.StatusQueued {
-		left, err := s.leaveIfUnavailable(ctx, site, conv)
-		if err != nil {
-			return nil, false, err
-		}
-		if left {
-			if conv, err = s.st.Conversation(ctx, conv.ID); err != nil {
-				return nil, false, err
-			}
-		} else if s.router != nil {
-			s.router.Notify(conv.TeamID) // others wait ahead, or nobody had room: the router takes it from here
-		}
+	s.publishChange(ch)
+	if created && conv.Status == chat.StatusQueued && s.router != nil {
+		s.router.Notify(conv.TeamID) // others wait ahead, or nobody had room: the router takes it from here
 	}
 	return conv, created, nil
 }

@@ -41,7 +41,12 @@ type StartInput struct {
 	TeamID     string
 	Channel    chat.Channel
 	Priority   int
-	Status     chat.Status // "" = queued; pending when the customer is offered "leave a message" at once
+	// LeaveReason, when set (out_of_hours), creates the conversation as a left message (pending) at once.
+	LeaveReason string
+	// MaxQueue, when > 0, creates it as a left message (queue_full) when that many already wait ahead of it
+	// in the team's queue. Both are decided in the creating transaction, so no router can offer the
+	// conversation in between.
+	MaxQueue int
 	// Route, when set, assigns or offers a new conversation in the same transaction that creates it, if nobody
 	// waits ahead of it in the team's queue (FIFO) and one of the candidates has a free slot: one commit
 	// instead of two on the way from "start" to "agent notified".
@@ -73,8 +78,11 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 	err = s.tryTxRetry(ctx, func(tx *sql.Tx) error {
 		created = false
 		ch = &Change{}
+		// A plain read, not a locking one: on MariaDB a locking read of a customer with no open conversation
+		// takes a gap lock, and two such starts queued behind the team's queue lock deadlock on each other's
+		// gap when they insert. The one-open-conversation unique key decides races instead (see above).
 		c, err := scanConversation(s.queryRowTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
-			s.d.openPredicate()+s.d.forUpdate(), in.SiteID, in.CustomerID))
+			s.d.openPredicate(), in.SiteID, in.CustomerID))
 		if err == nil {
 			conv, ch.Conv = c, c
 			return nil
@@ -87,11 +95,20 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 			return err
 		}
 		now := s.now()
+		reason, ahead := in.LeaveReason, -1
+		if reason == "" && in.TeamID != "" && (in.Route != nil || in.MaxQueue > 0) {
+			if ahead, err = s.queuedAhead(ctx, tx, in.TeamID, in.Priority); err != nil {
+				return err
+			}
+			if in.MaxQueue > 0 && ahead >= in.MaxQueue {
+				reason = "queue_full"
+			}
+		}
 		conv = &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
 			Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now,
 			LastMessageAt: now, QueuedAt: now}
-		if in.Status != "" {
-			conv.Status = in.Status
+		if reason != "" {
+			conv.Status = chat.StatusPending
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
 			priority, last_seq, created_at, updated_at, last_message_at, closed_at, queued_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL, ?)`,
@@ -106,7 +123,10 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 			}
 		}
 		created = true
-		if in.Route != nil && conv.Status == chat.StatusQueued && conv.TeamID != "" {
+		if reason != "" {
+			return ch.leaveNote(ctx, s, tx, reason)
+		}
+		if in.Route != nil && conv.TeamID != "" && ahead == 0 {
 			return s.routeOnStart(ctx, tx, ch, in.Route, now)
 		}
 		return nil
@@ -114,21 +134,21 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 	return conv, created, ch, err
 }
 
-// routeOnStart gives a conversation just created in tx to the first candidate with a free slot, unless others
-// wait ahead of it in the team's queue: they come first, and the router drains the queue in order.
-func (s *Store) routeOnStart(ctx context.Context, tx *sql.Tx, ch *Change, r *RouteOnStart, now time.Time) error {
-	conv := ch.Conv
-	if err := s.lockQueue(ctx, tx, conv.TeamID); err != nil {
-		return err
+// queuedAhead locks the team's queue and counts the conversations waiting in it that a new one of the given
+// priority would wait behind.
+func (s *Store) queuedAhead(ctx context.Context, tx *sql.Tx, teamID string, priority int) (int, error) {
+	if err := s.lockQueue(ctx, tx, teamID); err != nil {
+		return 0, err
 	}
 	var ahead int
-	if err := s.queryRowTx(ctx, tx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority >= ? AND id <> ?",
-		conv.TeamID, conv.Priority, conv.ID).Scan(&ahead); err != nil {
-		return err
-	}
-	if ahead > 0 {
-		return nil
-	}
+	err := s.queryRowTx(ctx, tx, "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority >= ?",
+		teamID, priority).Scan(&ahead)
+	return ahead, err
+}
+
+// routeOnStart gives a conversation just created in tx, with nobody waiting ahead of it in the team's queue
+// (they come first, and the router drains the queue in order), to the first candidate with a free slot.
+func (s *Store) routeOnStart(ctx context.Context, tx *sql.Tx, ch *Change, r *RouteOnStart, now time.Time) error {
 	for _, c := range r.Candidates {
 		err := s.takeSlot(ctx, tx, c.ID, now)
 		if errors.Is(err, ErrNoRoom) {

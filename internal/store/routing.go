@@ -45,12 +45,11 @@ func (s *Store) lockQueue(ctx context.Context, tx *sql.Tx, teamID string) error 
 	if teamID == "" || s.d.name() != "mysql" {
 		return nil
 	}
-	stream := chat.TeamStream(teamID)
-	if _, err := s.exec(ctx, tx, s.d.insertIgnore("streams", "id, last_seq", "?, 0"), stream); err != nil {
-		return err
-	}
-	var seq uint64
-	return s.queryRowTx(ctx, tx, "SELECT last_seq FROM streams WHERE id = ? FOR UPDATE", stream).Scan(&seq)
+	// One statement that takes the row's exclusive lock whether it exists or not. (INSERT IGNORE followed by
+	// SELECT … FOR UPDATE deadlocks: the ignored duplicate takes a shared lock first, and two transactions
+	// holding it each wait for the other to upgrade.)
+	_, err := s.exec(ctx, tx, "INSERT INTO streams (id, last_seq) VALUES (?, 0) ON DUPLICATE KEY UPDATE last_seq = last_seq", chat.TeamStream(teamID))
+	return err
 }
 
 // lockWithQueue locks a conversation and its team's queue, in that order, and reads the conversation again:
@@ -590,13 +589,18 @@ func (s *Store) LeaveMessage(ctx context.Context, convID, reason string) (*Chang
 		}
 		conv.Status, conv.UpdatedAt = chat.StatusPending, now
 		ch = &Change{Conv: conv}
-		if err := ch.system(ctx, s, tx, "No agent is available right now. Leave a message and we will reply as soon as we can.",
-			map[string]string{"event": "leave_message", "reason": reason}); err != nil {
+		if err := ch.leaveNote(ctx, s, tx, reason); err != nil {
 			return err
 		}
 		return ch.event(ctx, s, tx, chat.TeamStream(conv.TeamID), chat.EventUpdated)
 	})
 	return ch, err
+}
+
+// leaveNote tells the customer their conversation became a left message, and why (for agents and reports).
+func (ch *Change) leaveNote(ctx context.Context, s *Store, tx *sql.Tx, reason string) error {
+	return ch.system(ctx, s, tx, "No agent is available right now. Leave a message and we will reply as soon as we can.",
+		map[string]string{"event": "leave_message", "reason": reason})
 }
 
 // OverdueQueued lists conversations of a team queued before cutoff.

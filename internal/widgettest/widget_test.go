@@ -712,6 +712,44 @@ func TestWidget(t *testing.T) {
 		}
 	})
 
+	t.Run("out of hours: leave a message", func(t *testing.T) {
+		ctx := context.Background()
+		// Business hours with no open day: always closed.
+		site := &chat.Site{Name: "Night shop", WidgetKey: "site_night_shop", Secret: "secret-secret-secret-secret-5678",
+			AllowedOrigins: []string{e.host.Origin}, DefaultTeamID: e.node.TeamID,
+			Settings: chat.SiteSettings{Language: "en", Greeting: "Hello from the night shop",
+				Routing: chat.RoutingSettings{BusinessHours: chat.BusinessHours{Enabled: true, TimeZone: "Asia/Shanghai"}}}}
+		if err := e.node.App.Store.CreateSite(ctx, site); err != nil {
+			t.Fatal(err)
+		}
+		// An agent is online with room: out of hours the conversation is still a left message, never offered
+		// (the router draining the queue must not get to it between its creation and the decision).
+		e.dialAgent(t)
+		tb := newTab(t, e.browser, nil)
+		tb.navigate(e.host.srv.URL + "/?site=" + site.WidgetKey)
+		tb.attach("parley-widget")
+		tb.click(".launcher")
+		tb.waitText("Hello from the night shop")
+		tb.click("textarea")
+		tb.typeText("Please call me back tomorrow")
+		tb.enter()
+		conv := tb.conversationOf(site.WidgetKey)
+		tb.waitFor("the leave-a-message notice", `function(){ const b = this.querySelector(".banner");
+			return !!b && !b.hidden && b.textContent === "Nobody is available right now. Leave a message and we will get back to you."; }`)
+		tb.waitFor("the message sent", `function(){ const s = this.querySelector("li.me .state"); return !!s && s.textContent === "Sent"; }`)
+		c, err := e.agent.Conversation(ctx, conv)
+		if err != nil || c.Status != "pending" {
+			t.Fatalf("conversation out of hours: %+v %v, want pending", c, err)
+		}
+		var left bool
+		for _, m := range e.history(t, conv) {
+			left = left || m.Body == "Please call me back tomorrow"
+		}
+		if !left {
+			t.Fatal("the customer's message was not stored")
+		}
+	})
+
 	t.Run("loader budget", func(t *testing.T) {
 		// What every page view of every host site pays, as the browser receives it (gzip).
 		n := fetchGzipSize(t, e.node.URL+"/widget.js")
