@@ -140,7 +140,17 @@ func (r *Router) drainDirty(ctx context.Context) {
 func (r *Router) Drain(ctx context.Context, teamID string) error {
 	defer r.pushPositions(ctx, teamID)
 	ignoreLetGo := false
+	var offerFor func(string) time.Duration
 	for {
+		// A read first: with nobody waiting (most sweeps) no claim transaction is begun at all — on SQLite each
+		// would take the single writer away from the message committer.
+		n, err := r.st.QueueLength(ctx, teamID)
+		if err != nil || n == 0 {
+			return err
+		}
+		if offerFor == nil {
+			offerFor = r.offerTimeout(ctx)
+		}
 		cands, err := r.st.Candidates(ctx, teamID, r.now().Add(-r.o.Grace))
 		if err != nil {
 			return err
@@ -152,7 +162,7 @@ func (r *Router) Drain(ctx context.Context, teamID string) error {
 			}
 			start := time.Now()
 			ch, err := r.st.ClaimNext(ctx, store.ClaimInput{TeamID: teamID, AgentID: c.ID, AgentName: c.Name,
-				AutoAccept: c.AutoAccept, OfferFor: r.offerTimeout(ctx), IgnoreLetGo: ignoreLetGo})
+				AutoAccept: c.AutoAccept, OfferFor: offerFor, IgnoreLetGo: ignoreLetGo})
 			if errors.Is(err, store.ErrNoRoom) {
 				continue // another node filled the slot first: try the next agent
 			}
@@ -860,18 +870,38 @@ type InboxCustomer struct {
 	Email string `json:"email,omitempty"`
 }
 
-// Inbox returns one of p's lists (store.InboxMine, ...Queue, ...Team, ...All), at most limit entries:
-// "all" only for supervisors and admins, whose "queue" and "team" cover every team.
-func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.InboxView, limit int, before store.InboxCursor) ([]InboxItem, error) {
+// InboxQuery is one page of an inbox list: a view, its filters and the page's cursor.
+type InboxQuery struct {
+	View    store.InboxView
+	Status  string // a chat.Status, "open" or "" (the open ones)
+	TeamID  string
+	Channel string
+	Limit   int
+	Before  store.InboxCursor
+}
+
+// viewStatuses are the states each view may be narrowed to.
+var viewStatuses = map[store.InboxView][]chat.Status{
+	store.InboxMine:  {chat.StatusAssigned, chat.StatusOffered},
+	store.InboxQueue: {chat.StatusQueued, chat.StatusOffered, chat.StatusPending},
+	store.InboxTeam:  {chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned, chat.StatusClosed},
+	store.InboxAll:   {chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned, chat.StatusClosed},
+}
+
+// Inbox returns a page of one of p's lists (store.InboxMine, ...Queue, ...Team, ...All), at most q.Limit
+// entries: "all" only for supervisors and admins, whose "queue" and "team" cover every team. The filters
+// narrow a view and never widen it: an agent may name only one of their own teams.
+func (s *Service) Inbox(ctx context.Context, p *auth.Principal, q InboxQuery) ([]InboxItem, error) {
 	a, err := agentOf(p)
 	if err != nil {
 		return nil, err
 	}
+	limit := q.Limit
 	if limit <= 0 || limit > 200 {
 		limit = 200
 	}
 	teams := a.Teams
-	switch view {
+	switch q.View {
 	case store.InboxMine, store.InboxQueue, store.InboxTeam:
 	case store.InboxAll:
 		if !a.Role.SeesAllTeams() {
@@ -880,7 +910,11 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 	default:
 		return nil, chat.Invalid("view", "view must be mine, queue, team or all")
 	}
-	if a.Role.SeesAllTeams() && view != store.InboxMine {
+	f, err := s.inboxFilter(ctx, a, q)
+	if err != nil {
+		return nil, err
+	}
+	if a.Role.SeesAllTeams() && q.View != store.InboxMine {
 		all, err := s.st.Teams(ctx)
 		if err != nil {
 			return nil, err
@@ -890,16 +924,19 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 			teams = append(teams, t.ID)
 		}
 	}
-	convs, err := s.st.Inbox(ctx, view, a.ID, teams, limit, before)
+	convs, err := s.st.Inbox(ctx, q.View, a.ID, teams, limit, q.Before, f)
 	if err != nil {
 		return nil, err
 	}
-	if view == store.InboxQueue {
+	if q.View == store.InboxQueue {
 		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int {
 			if x.Priority != y.Priority {
 				return y.Priority - x.Priority
 			}
-			return x.QueuedAt.Compare(y.QueuedAt)
+			if c := x.QueuedAt.Compare(y.QueuedAt); c != 0 {
+				return c
+			}
+			return strings.Compare(x.ID, y.ID)
 		})
 	} else {
 		slices.SortStableFunc(convs, func(x, y *chat.Conversation) int {
@@ -914,19 +951,112 @@ func (s *Service) Inbox(ctx context.Context, p *auth.Principal, view store.Inbox
 	}
 	out := make([]InboxItem, 0, len(convs))
 	for _, c := range convs {
-		item := InboxItem{Conversation: c}
-		if cu, err := s.st.Customer(ctx, c.CustomerID); err == nil {
-			item.Customer = InboxCustomer{Name: cu.Name, Email: cu.Email}
-		}
-		if _, ar, err := s.st.ReadCursors(ctx, c.ID); err == nil {
-			item.AgentReadSeq = ar
-			if c.LastSeq > ar {
-				item.Unread = c.LastSeq - ar
-			}
-		}
-		out = append(out, item)
+		out = append(out, s.inboxItem(ctx, c))
 	}
 	return out, nil
+}
+
+// inboxFilter validates q's filters for agent a: a status the view holds, a team that exists (and, for an
+// agent, one of theirs; their own conversations in "mine" may be of any team), a known channel.
+func (s *Service) inboxFilter(ctx context.Context, a *chat.Agent, q InboxQuery) (store.InboxFilter, error) {
+	var f store.InboxFilter
+	switch st := chat.Status(q.Status); {
+	case q.Status == "" || q.Status == "open":
+	case slices.Contains(viewStatuses[q.View], st):
+		f.Status = st
+	case slices.Contains(viewStatuses[store.InboxAll], st):
+		names := make([]string, 0, 4)
+		for _, v := range viewStatuses[q.View] {
+			names = append(names, string(v))
+		}
+		return f, chat.Invalid("status", "the %s view holds only %s conversations (or status=open)", q.View, strings.Join(names, ", "))
+	default:
+		return f, chat.Invalid("status", "status must be open, queued, offered, assigned, pending or closed")
+	}
+	switch ch := chat.Channel(q.Channel); ch {
+	case "", chat.ChannelWeb, chat.ChannelApp, chat.ChannelWeChat:
+		f.Channel = ch
+	default:
+		return f, chat.Invalid("channel", "channel must be web, app or wechat")
+	}
+	if q.TeamID == "" {
+		return f, nil
+	}
+	teams, err := s.st.Teams(ctx)
+	if err != nil {
+		return f, err
+	}
+	if !slices.ContainsFunc(teams, func(t *chat.Team) bool { return t.ID == q.TeamID }) {
+		return f, chat.Invalid("team", "no team has the id %q", q.TeamID)
+	}
+	if q.View != store.InboxMine && !a.Role.SeesAllTeams() && !slices.Contains(a.Teams, q.TeamID) {
+		return f, chat.Errorf(chat.CodeForbidden, "you are not a member of that team")
+	}
+	f.TeamID = q.TeamID
+	return f, nil
+}
+
+// inboxItem adds to c what a list shows: the customer's name, the agents' read cursor, the unread count.
+func (s *Service) inboxItem(ctx context.Context, c *chat.Conversation) InboxItem {
+	item := InboxItem{Conversation: c}
+	if cu, err := s.st.Customer(ctx, c.CustomerID); err == nil {
+		item.Customer = InboxCustomer{Name: cu.Name, Email: cu.Email}
+	}
+	if _, ar, err := s.st.ReadCursors(ctx, c.ID); err == nil {
+		item.AgentReadSeq = ar
+		if c.LastSeq > ar {
+			item.Unread = c.LastSeq - ar
+		}
+	}
+	return item
+}
+
+// InboxItem returns one conversation p may access as the lists show it: what a console reads when an event
+// names a conversation, instead of reading its lists again.
+func (s *Service) InboxItem(ctx context.Context, p *auth.Principal, convID string) (InboxItem, error) {
+	if _, err := agentOf(p); err != nil {
+		return InboxItem{}, err
+	}
+	c, err := s.Conversation(ctx, p, convID)
+	if err != nil {
+		return InboxItem{}, err
+	}
+	return s.inboxItem(ctx, c), nil
+}
+
+// InboxStreams returns the event streams that carry every change to p's lists, with their heads: p's own
+// stream and those of their teams (every team for supervisors and admins), 0 for a stream without events
+// yet. Read before a list, they are where a client subscribes so that nothing after the list is missed.
+func (s *Service) InboxStreams(ctx context.Context, p *auth.Principal) (map[string]uint64, error) {
+	a, err := agentOf(p)
+	if err != nil {
+		return nil, err
+	}
+	streams := []string{chat.AgentStream(a.ID)}
+	teams := a.Teams
+	if a.Role.SeesAllTeams() {
+		all, err := s.st.Teams(ctx)
+		if err != nil {
+			return nil, err
+		}
+		teams = teams[:0:0]
+		for _, t := range all {
+			teams = append(teams, t.ID)
+		}
+	}
+	for _, t := range teams {
+		streams = append(streams, chat.TeamStream(t))
+	}
+	heads, err := s.st.Heads(ctx, nil, streams)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range streams {
+		if _, ok := heads[st]; !ok {
+			heads[st] = 0 // no event yet: subscribe from the beginning
+		}
+	}
+	return heads, nil
 }
 
 // ReopenByAgent reopens a closed conversation p may access: with its previous agent when they have room, else
