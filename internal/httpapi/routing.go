@@ -117,37 +117,55 @@ func (s *Server) myConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"conversations": convs, "epoch": s.msg.Epoch()})
 }
 
-// inbox lists one of the agent's views: GET /api/v1/inbox?view=mine|queue|team|all&limit=N.
+// inbox lists one of the agent's views:
+// GET /api/v1/inbox?view=mine|queue|team|all&status=S&team=ID&channel=C&limit=N&before=MS:ID.
+// heads are the positions of the streams that carry the list's changes, read before the list.
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request) {
-	view := store.InboxView(r.URL.Query().Get("view"))
-	if view == "" {
-		view = store.InboxMine
+	q := r.URL.Query()
+	in := messaging.InboxQuery{View: store.InboxView(q.Get("view")), Status: q.Get("status"), TeamID: q.Get("team"), Channel: q.Get("channel")}
+	if in.View == "" {
+		in.View = store.InboxMine
 	}
-	limit := 0
-	if v := r.URL.Query().Get("limit"); v != "" {
+	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 200 {
 			s.writeError(w, r, chat.Invalid("limit", "limit must be 1 to 200"))
 			return
 		}
-		limit = n
+		in.Limit = n
 	}
-	var before store.InboxCursor
-	if v := r.URL.Query().Get("before"); v != "" {
+	if v := q.Get("before"); v != "" {
 		at, id, ok := strings.Cut(v, ":")
 		n, err := strconv.ParseInt(at, 10, 64)
 		if !ok || err != nil || n <= 0 || len(id) != 36 {
 			s.writeError(w, r, chat.Invalid("before", "before is <last_message_at in ms>:<id> of the last entry of the previous page"))
 			return
 		}
-		before = store.InboxCursor{At: time.UnixMilli(n).UTC(), ID: id}
+		in.Before = store.InboxCursor{At: time.UnixMilli(n).UTC(), ID: id}
 	}
-	items, err := s.msg.Inbox(r.Context(), principalOf(r.Context()), view, limit, before)
+	p := principalOf(r.Context())
+	heads, err := s.msg.InboxStreams(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"view": view, "conversations": items, "epoch": s.msg.Epoch()})
+	items, err := s.msg.Inbox(r.Context(), p, in)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"view": in.View, "conversations": items, "heads": heads, "epoch": s.msg.Epoch()})
+}
+
+// inboxItem answers one conversation as the lists show it (GET /api/v1/inbox/{id}); 404 when the agent may
+// not access it.
+func (s *Server) inboxItem(w http.ResponseWriter, r *http.Request) {
+	item, err := s.msg.InboxItem(r.Context(), principalOf(r.Context()), r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, item)
 }
 
 // directoryEntry is what every agent may know of a colleague: enough to transfer a conversation to them.

@@ -212,6 +212,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("GET /api/v1/agents/me/conversations", s.agentOnly(s.myConversations))
 	mux.HandleFunc("GET /api/v1/routing/state", s.agentOnly(s.routingState))
 	mux.HandleFunc("GET /api/v1/inbox", s.agentOnly(s.inbox))
+	mux.HandleFunc("GET /api/v1/inbox/{id}", s.agentOnly(s.inboxItem))
 	mux.HandleFunc("GET /api/v1/search", s.agentOnly(s.search))
 	mux.HandleFunc("GET /api/v1/reports", s.agentOnly(s.report))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/customer", s.agentOnly(s.conversationCustomer))

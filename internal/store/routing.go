@@ -919,56 +919,92 @@ const (
 	InboxAll   InboxView = "all"
 )
 
+// InboxFilter narrows an inbox view. The zero value keeps the whole view.
+type InboxFilter struct {
+	Status  chat.Status  // one status of those the view holds; "" for all of them (the open ones)
+	TeamID  string       // one team; the caller checks that the agent may see it
+	Channel chat.Channel // one channel; "" for every channel
+}
+
+// statuses returns the states to read: the filter's one, or the view's default ones.
+func (f InboxFilter) statuses(def ...chat.Status) []chat.Status {
+	if f.Status != "" {
+		return []chat.Status{f.Status}
+	}
+	return def
+}
+
 // Inbox returns up to limit conversations of a view: mine (assigned and offered, by activity), queue (waiting
-// in the teams' queues, in service order), team (the teams' open conversations, by activity), all (every open
-// conversation, by activity).
+// in the teams' queues, in service order), team (the teams' conversations, by activity), all (every
+// conversation, by activity). Without a status filter the lists hold the open conversations; team and all
+// also list closed ones when f.Status asks for them. f.TeamID narrows the teams to one.
 //
 // The lists by activity (team, all) page with before: the last entry of the previous page (keyset on
-// last_message_at, then id); the zero cursor is the first page.
-func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int, before InboxCursor) ([]*chat.Conversation, error) {
+// last_message_at, then id); the zero cursor is the first page. Each (team, status) is one range of an index
+// (conversations_team_activity, conversations_queue; conversations_activity for all), read in order and cut
+// at limit, so a page costs the same however long the history.
+func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int, before InboxCursor, f InboxFilter) ([]*chat.Conversation, error) {
 	page, pageArgs := "", []any{}
 	if !before.At.IsZero() {
 		page = " AND (last_message_at < ? OR (last_message_at = ? AND id < ?))"
 		pageArgs = []any{ms(before.At), ms(before.At), before.ID}
 	}
-	switch view {
-	case InboxMine:
-		return s.AgentConversations(ctx, agentID, limit)
-	case InboxAll:
-		var out []*chat.Conversation
-		for _, st := range []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned} {
-			args := append(append([]any{string(st)}, pageArgs...), limit)
-			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE status = ?"+page+" ORDER BY last_message_at DESC, id DESC LIMIT ?", args...)
-			if err != nil {
-				return nil, s.wrap("read inbox", err)
-			}
-			convs, err := s.scanConversations(rows)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, convs...)
-		}
-		return out, nil
+	channel, channelArgs := "", []any{}
+	if f.Channel != "" {
+		channel, channelArgs = " AND channel = ?", []any{string(f.Channel)}
+	}
+	if f.TeamID != "" {
+		teams = []string{f.TeamID}
 	}
 	var out []*chat.Conversation
-	statuses := []chat.Status{chat.StatusQueued, chat.StatusOffered, chat.StatusPending}
+	read := func(q string, args ...any) error {
+		rows, err := s.query(ctx, q, args...)
+		if err != nil {
+			return s.wrap("read inbox", err)
+		}
+		convs, err := s.scanConversations(rows)
+		if err != nil {
+			return err
+		}
+		out = append(out, convs...)
+		return nil
+	}
+	switch view {
+	case InboxMine:
+		mine, err := s.AgentConversations(ctx, agentID, limit)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range mine {
+			if (f.Status == "" || c.Status == f.Status) && (f.TeamID == "" || c.TeamID == f.TeamID) && (f.Channel == "" || c.Channel == f.Channel) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	case InboxAll:
+		if f.TeamID == "" {
+			for _, st := range f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned) {
+				args := append(append(append([]any{string(st)}, channelArgs...), pageArgs...), limit)
+				if err := read("SELECT "+convCols+" FROM conversations WHERE status = ?"+channel+page+" ORDER BY last_message_at DESC, id DESC LIMIT ?", args...); err != nil {
+					return nil, err
+				}
+			}
+			return out, nil
+		}
+		view = InboxTeam // one team of everyone's: that team's list
+	}
+	statuses := f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending)
 	order, where, extra := "priority DESC, queued_at, id", "", []any(nil)
 	if view == InboxTeam {
-		statuses = append(statuses, chat.StatusAssigned)
+		statuses = f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned)
 		order, where, extra = "last_message_at DESC, id DESC", page, pageArgs
 	}
 	for _, team := range teams {
 		for _, st := range statuses {
-			args := append(append([]any{team, string(st)}, extra...), limit)
-			rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ?"+where+" ORDER BY "+order+" LIMIT ?", args...)
-			if err != nil {
-				return nil, s.wrap("read inbox", err)
-			}
-			convs, err := s.scanConversations(rows)
-			if err != nil {
+			args := append(append(append([]any{team, string(st)}, channelArgs...), extra...), limit)
+			if err := read("SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ?"+channel+where+" ORDER BY "+order+" LIMIT ?", args...); err != nil {
 				return nil, err
 			}
-			out = append(out, convs...)
 		}
 	}
 	return out, nil
