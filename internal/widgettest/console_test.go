@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -408,5 +409,107 @@ func TestConsoleXSSCorpus(t *testing.T) {
 		if !strings.HasPrefix(h, "http://") && !strings.HasPrefix(h, "https://") {
 			t.Errorf("a link to %q", h)
 		}
+	}
+}
+
+// chooseOption picks value in the <select> matching sel, as a person choosing it would (a change event). The
+// value travels in an array: an empty string argument would arrive as undefined (cdproto omits empty values).
+func (tb *tab) chooseOption(sel, value string) {
+	tb.t.Helper()
+	tb.waitFor("the option "+value+" in "+sel, `function(sel, v){ const s = this.querySelector(sel); return !!s && [...s.options].some(o => o.value === v[0]); }`, sel, []string{value})
+	tb.in(`function(sel, v){ const s = this.querySelector(sel); s.value = v[0]; s.dispatchEvent(new Event("change", {bubbles: true})); }`, nil, sel, []string{value})
+}
+
+// listed returns the ids of the conversations the inbox shows, in order.
+func (tb *tab) listed() []string {
+	tb.t.Helper()
+	var ids []string
+	tb.in(`function(){ return [...this.querySelectorAll("nav.inbox .item[data-conv]")].map(b => b.dataset.conv); }`, &ids)
+	return ids
+}
+
+// waitListed waits until the inbox shows exactly want, in order.
+func (tb *tab) waitListed(what string, want ...string) {
+	tb.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := tb.listed(); strings.Join(got, " ") == strings.Join(want, " ") {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.t.Fatalf("timed out waiting for %s: the inbox lists %v, want %v", what, tb.listed(), want)
+}
+
+// waitListedAnyOrder waits until the inbox shows exactly want, in any order.
+func (tb *tab) waitListedAnyOrder(what string, want ...string) {
+	tb.t.Helper()
+	want = slices.Sorted(slices.Values(want))
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if got := slices.Sorted(slices.Values(tb.listed())); slices.Equal(got, want) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.t.Fatalf("timed out waiting for %s: the inbox lists %v, want %v in any order", what, tb.listed(), want)
+}
+
+// The inbox's filters: status (the open ones by default, the closed history on request), team and channel,
+// read from the server; the choices a view does not hold are not offered. An agent is offered only their
+// own teams.
+func TestConsoleInboxFilters(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	var billing struct {
+		ID string `json:"id"`
+	}
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/teams", map[string]any{"name": "Billing 账单"}, &billing); err != nil {
+		t.Fatal(err)
+	}
+	// The admin takes no conversations (capacity 0): everything stays in the queue for this test.
+	if _, err := n.Admin.Do(ctx, http.MethodPatch, "/api/v1/agents/me", map[string]any{"capacity": 0}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, open := startAs(t, n, "Open Olga")
+	closer, closed := startAs(t, n, "Closed Carl")
+	if _, err := closer.CloseConversation(ctx, closed); err != nil {
+		t.Fatal(err)
+	}
+	_, moved := startAs(t, n, "Billing Bea")
+	if _, err := n.Admin.Transfer(ctx, moved, "", billing.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	sup := consoleLogin(t, browser, n.URL, "admin@example.com")
+	sup.click(`nav.inbox .tabs .tab:nth-child(3)`) // My teams: every team for an admin
+	sup.waitListedAnyOrder("both teams' open conversations", moved, open)
+	sup.chooseOption(`.filters select[name=team]`, billing.ID)
+	sup.waitListed("Billing's only", moved)
+	sup.chooseOption(`.filters select[name=team]`, "")
+	sup.chooseOption(`.filters select[name=status]`, "closed")
+	sup.waitListed("the closed one", closed)
+	sup.chooseOption(`.filters select[name=channel]`, "app")
+	sup.waitFor("nothing from the app", `function(){ return !this.querySelector("nav.inbox .item[data-conv]") && !!this.querySelector("nav.inbox .empty"); }`)
+	sup.chooseOption(`.filters select[name=channel]`, "")
+	// The queue holds no closed conversations: the filter goes back to the open ones.
+	sup.click(`nav.inbox .tabs .tab:nth-child(2)`)
+	sup.waitListedAnyOrder("the queue", moved, open)
+	var opts []string
+	sup.in(`function(){ return [...this.querySelectorAll(".filters select[name=status] option")].map(o => o.value); }`, &opts)
+	if strings.Join(opts, ",") != ",queued,offered,pending" {
+		t.Errorf("the queue's status choices: %q", opts)
+	}
+	sup.screenshot("console-en-inbox-filters")
+
+	// An agent of one team has no team choice and sees only that team.
+	n.Agent("ann@example.com", chat.RoleAgent)
+	ann := consoleLogin(t, browser, n.URL, "ann@example.com")
+	ann.click(`nav.inbox .tabs .tab:nth-child(3)`)
+	ann.waitListed("Ann's team", open)
+	var hasTeamChoice bool
+	ann.in(`function(){ return !!this.querySelector(".filters select[name=team]"); }`, &hasTeamChoice)
+	if hasTeamChoice {
+		t.Error("an agent of one team is offered a team filter")
 	}
 }

@@ -19,10 +19,13 @@ export interface Conversation {
   team_id?: string;
   agent_id?: string;
   offered_to?: string;
+  priority?: number;
   last_seq: number;
   last_message_at: string;
+  created_at?: string;
   queued_at?: string;
   customer: { name: string; email?: string };
+  agent_read_seq?: number;
   unread: number;
   channel?: string;
 }

@@ -101,6 +101,11 @@ export interface Words {
   byActivity: string;
   byWaiting: string;
   more: string;
+  statusLabel: string;
+  openStatuses: string;
+  teamLabel: string;
+  allTeams: string;
+  channels: Record<string, string>;
 }
 
 export const words: Record<Lang, Words> = {
@@ -202,6 +207,11 @@ export const words: Record<Lang, Words> = {
     byActivity: "Latest activity",
     byWaiting: "Waiting longest",
     more: "More conversations",
+    statusLabel: "Status",
+    openStatuses: "Open",
+    teamLabel: "Team",
+    allTeams: "All teams",
+    channels: { web: "Web", app: "App", wechat: "WeChat" },
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -310,6 +320,11 @@ export const words: Record<Lang, Words> = {
     byActivity: "最新消息",
     byWaiting: "等待最久",
     more: "更多会话",
+    statusLabel: "状态",
+    openStatuses: "进行中",
+    teamLabel: "团队",
+    allTeams: "全部团队",
+    channels: { web: "网页", app: "App", wechat: "微信" },
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -13,9 +13,9 @@ import type { Frame } from "./live";
 import { words } from "./i18n";
 import { ReportsPage } from "./reports";
 import type { Lang } from "./i18n";
+import { PAGE, channels, inboxPath, listKey, noFilters, viewStatuses } from "./inbox";
+import type { Filters, View } from "./inbox";
 import "./main.css";
-
-type View = "mine" | "queue" | "team" | "all";
 
 const lang = signal<Lang>((localStorage.getItem("parley:console:lang") as Lang | null) ?? (/^zh\b/i.test(navigator.language) ? "zh-CN" : "en"));
 const t = computed(() => words[lang.value]);
@@ -23,7 +23,20 @@ const me = signal<Agent | null>(null);
 const booted = signal(false);
 const connected = signal(false);
 const view = signal<View>("mine");
-const lists = signal<Record<View, Conversation[]>>({ mine: [], queue: [], team: [], all: [] });
+/** A list the console keeps: a view with its filters, the pages loaded, whether more may follow. */
+interface List {
+  view: View;
+  filters: Filters;
+  items: Conversation[];
+  more: boolean;
+}
+const filters = signal<Filters>(noFilters);
+const lists = signal<Map<string, List>>(new Map());
+/** items is a list's entries (the unfiltered one when no filters are given), empty until it is loaded. */
+function items(v: View, f: Filters = noFilters): Conversation[] {
+  return lists.value.get(listKey(v, f))?.items ?? [];
+}
+const shown = computed(() => lists.value.get(listKey(view.value, filters.value)));
 const selected = signal<string | null>(null);
 const messages = signal<Message[]>([]);
 const sending = signal(0);
@@ -51,7 +64,6 @@ interface SearchResult {
 }
 const searchResults = signal<SearchResult[] | null>(null);
 const page = signal<"inbox" | "admin" | "reports">("inbox");
-const channelFilter = signal("");
 const sortBy = signal<"activity" | "waiting">("activity");
 const uploadError = signal("");
 const hitSeq = signal(0);
@@ -114,23 +126,31 @@ function refresh(): void {
   }, 150);
 }
 
+/**
+ * loadLists reads the lists the console shows: mine and the queue (their counts are on the tabs) and the
+ * current view with its filters. Other lists are dropped.
+ */
 async function loadLists(): Promise<void> {
   const agent = me.value;
   if (!agent) return;
-  const views: View[] = ["mine", "queue", view.value];
-  const next = { ...lists.value };
-  for (const v of new Set(views)) {
+  const wanted: [View, Filters][] = [["mine", noFilters], ["queue", noFilters], [view.value, filters.value]];
+  const next = new Map<string, List>();
+  for (const [v, f] of wanted) {
+    const key = listKey(v, f);
+    if (next.has(key)) continue;
     try {
-      const r = await call<{ conversations: Conversation[] }>("GET", `/api/v1/inbox?view=${v}`);
-      next[v] = keepOlderPages(r.conversations, lists.value[v], v);
+      const r = await call<{ conversations: Conversation[] }>("GET", inboxPath(v, f));
+      const old = lists.value.get(key);
+      const items = keepOlderPages(r.conversations, old?.items ?? [], v);
+      next.set(key, { view: v, filters: f, items, more: items.length > r.conversations.length ? !!old?.more : r.conversations.length >= PAGE });
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return logout();
+      const old = lists.value.get(key);
+      if (old) next.set(key, old);
     }
   }
   lists.value = next;
 }
-
-const PAGE = 200;
 
 /** keepOlderPages keeps the pages loaded with "more" behind a fresh first page (lists by activity). */
 function keepOlderPages(first: Conversation[], old: Conversation[], v: View): Conversation[] {
@@ -142,15 +162,33 @@ function keepOlderPages(first: Conversation[], old: Conversation[], v: View): Co
   return [...first, ...older];
 }
 
-/** loadMore appends the next page of a list by activity. */
+/** loadMore appends the next page of the list shown (lists by activity). */
 async function loadMore(): Promise<void> {
-  const v = view.value;
-  const cur = lists.value[v];
-  const last = cur[cur.length - 1];
-  if (!last) return;
-  const r = await call<{ conversations: Conversation[] }>("GET", `/api/v1/inbox?view=${v}&before=${Date.parse(last.last_message_at)}:${last.id}`);
-  const seen = new Set(cur.map((c) => c.id));
-  lists.value = { ...lists.value, [v]: [...cur, ...r.conversations.filter((c) => !seen.has(c.id))] };
+  const l = shown.value;
+  const last = l?.items[l.items.length - 1];
+  if (!l || !last) return;
+  const key = listKey(l.view, l.filters);
+  const r = await call<{ conversations: Conversation[] }>("GET", inboxPath(l.view, l.filters, last));
+  const cur = lists.value.get(key);
+  if (!cur) return;
+  const seen = new Set(cur.items.map((c) => c.id));
+  const next = new Map(lists.value);
+  next.set(key, { ...cur, items: [...cur.items, ...r.conversations.filter((c) => !seen.has(c.id))], more: r.conversations.length >= PAGE });
+  lists.value = next;
+}
+
+/** setView shows another view, keeping the filters it accepts. */
+function setView(v: View): void {
+  batch(() => {
+    view.value = v;
+    if (filters.value.status && !viewStatuses[v].includes(filters.value.status)) filters.value = { ...filters.value, status: "" };
+  });
+  void loadLists();
+}
+
+function setFilter(name: keyof Filters, value: string): void {
+  filters.value = { ...filters.value, [name]: value };
+  void loadLists();
 }
 
 async function openConversation(id: string, atSeq = 0): Promise<void> {
@@ -260,6 +298,7 @@ const live = new Live(onFrame, (c) => (connected.value = c));
 
 function startLive(agent: Agent): void {
   void loadCanned();
+  void call<{ teams: { id: string; name: string }[] }>("GET", "/api/v1/teams").then((r) => (teams.value = r.teams)).catch(() => {});
   live.start();
   live.follow("agent:" + agent.id, true, 0);
   for (const team of agent.teams) live.follow("team:" + team, true, 0);
@@ -383,7 +422,7 @@ function toggleNotify(): void {
 /** Keyboard shortcuts: Alt+↓ / Alt+↑ next and previous conversation, Alt+A accept, Alt+W close, "/" the composer. */
 document.addEventListener("keydown", (e) => {
   if (!me.value) return;
-  const list = lists.value[view.value];
+  const list = sortedItems.value;
   const at = list.findIndex((c) => c.id === selected.value);
   const inField = e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement;
   if (e.altKey && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
@@ -488,17 +527,33 @@ function Header() {
   );
 }
 
+/** sortedItems is the list shown, in the order chosen: as the server sorts it, or longest waiting first. */
+const sortedItems = computed(() => {
+  const list = shown.value?.items ?? [];
+  if (sortBy.value === "waiting") {
+    const at = (c: Conversation) => Date.parse(c.queued_at ?? c.created_at ?? c.last_message_at);
+    return list.slice().sort((a, b) => at(a) - at(b));
+  }
+  // The queue comes in service order; the other lists by activity already.
+  if (view.value !== "queue") return list;
+  return list.slice().sort((a, b) => Date.parse(b.last_message_at) - Date.parse(a.last_message_at) || (a.id < b.id ? 1 : -1));
+});
+
+/** findConversation looks a conversation up in the lists kept. */
+function findConversation(id: string): Conversation | undefined {
+  for (const l of lists.value.values()) {
+    const c = l.items.find((x) => x.id === id);
+    if (c) return c;
+  }
+  return undefined;
+}
+
 function Inbox() {
   const agent = me.value!;
   const tabs: View[] = agent.role === "agent" ? ["mine", "queue", "team"] : ["mine", "queue", "team", "all"];
-  const items = lists.value[view.value]
-    .filter((c) => !channelFilter.value || (c.channel ?? "web") === channelFilter.value)
-    .slice()
-    .sort((a, b) =>
-      sortBy.value === "waiting"
-        ? Date.parse(a.queued_at ?? a.last_message_at) - Date.parse(b.queued_at ?? b.last_message_at)
-        : Date.parse(b.last_message_at) - Date.parse(a.last_message_at),
-    );
+  const list = sortedItems.value;
+  const f = filters.value;
+  const myTeams = agent.role === "agent" ? teams.value.filter((tm) => agent.teams.includes(tm.id)) : teams.value;
   const found = searchResults.value;
   if (found !== null) {
     return (
@@ -534,33 +589,44 @@ function Inbox() {
             role="tab"
             aria-selected={view.value === v}
             class={view.value === v ? "tab on" : "tab"}
-            onClick={() => {
-              view.value = v;
-              void loadLists();
-            }}
+            onClick={() => setView(v)}
           >
             {t.value[v]}
-            {(v === "mine" || v === "queue") && <span class="count">{lists.value[v].length}</span>}
+            {(v === "mine" || v === "queue") && <span class="count">{items(v).length}</span>}
           </button>
         ))}
       </div>
       <div class="filters">
-        <select aria-label={t.value.channel} value={channelFilter.value} onChange={(e) => (channelFilter.value = (e.currentTarget as HTMLSelectElement).value)}>
+        <select name="status" aria-label={t.value.statusLabel} value={f.status} onChange={(e) => setFilter("status", (e.currentTarget as HTMLSelectElement).value)}>
+          <option value="">{t.value.openStatuses}</option>
+          {viewStatuses[view.value].map((st) => (
+            <option value={st}>{t.value.status[st] ?? st}</option>
+          ))}
+        </select>
+        {myTeams.length > 1 && (
+          <select name="team" aria-label={t.value.teamLabel} value={f.team} onChange={(e) => setFilter("team", (e.currentTarget as HTMLSelectElement).value)}>
+            <option value="">{t.value.allTeams}</option>
+            {myTeams.map((tm) => (
+              <option value={tm.id}>{tm.name}</option>
+            ))}
+          </select>
+        )}
+        <select name="channel" aria-label={t.value.channel} value={f.channel} onChange={(e) => setFilter("channel", (e.currentTarget as HTMLSelectElement).value)}>
           <option value="">{t.value.allChannels}</option>
-          <option value="web">web</option>
-          <option value="app">app</option>
-          <option value="wechat">wechat</option>
+          {channels.map((ch) => (
+            <option value={ch}>{t.value.channels[ch] ?? ch}</option>
+          ))}
         </select>
         <select aria-label={t.value.sort} value={sortBy.value} onChange={(e) => (sortBy.value = (e.currentTarget as HTMLSelectElement).value as "activity" | "waiting")}>
           <option value="activity">{t.value.byActivity}</option>
           <option value="waiting">{t.value.byWaiting}</option>
         </select>
       </div>
-      {items.length === 0 ? (
+      {list.length === 0 ? (
         <p class="empty">{t.value.empty}</p>
       ) : (
         <ul class="list">
-          {items.map((c) => (
+          {list.map((c) => (
             <li>
               <button type="button" class={c.id === selected.value ? "item on" : "item"} data-conv={c.id} onClick={() => void openConversation(c.id)}>
                 <span class="name">{c.customer.name || "—"}</span>
@@ -569,7 +635,7 @@ function Inbox() {
               </button>
             </li>
           ))}
-          {(view.value === "team" || view.value === "all") && lists.value[view.value].length >= PAGE && (
+          {(view.value === "team" || view.value === "all") && shown.value?.more && (
             <li>
               <button type="button" class="link more" onClick={() => void loadMore()}>{t.value.more}</button>
             </li>
@@ -626,7 +692,7 @@ function ConversationPane() {
   }, [count, id]);
   if (!id) return <section class="pane empty">{t.value.pick}</section>;
   const agent = me.value!;
-  const conv = [...lists.value.mine, ...lists.value.queue, ...lists.value.team, ...lists.value.all].find((c) => c.id === id);
+  const conv = findConversation(id);
   const offeredToMe = conv?.status === "offered" && conv.offered_to === agent.id;
   const waiting = conv?.status === "queued" || conv?.status === "pending";
   const insert = (c: Canned) => {
