@@ -1,9 +1,10 @@
 // The agent console: log in, the inbox (mine, the queue, my teams, everyone), a conversation with its history,
 // live messages and a composer, offers to accept, presence. Everything live comes over one WebSocket (live.ts);
-// lists are re-read after events, so a reconnect or a server restart leaves nothing stale. Text is rendered
-// as text (Preact escapes it); nothing from a message or a customer becomes HTML.
+// events are applied to the lists in place (see "Data"), and a reconnect or a server restart resumes them, so
+// nothing goes stale. Text is rendered as text (Preact escapes it); nothing from a message or a customer
+// becomes HTML.
 
-import { render } from "preact";
+import { Component, render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { batch, computed, effect, signal } from "@preact/signals";
 import { ApiError, call, setCSRF, upload } from "./api";
@@ -13,8 +14,8 @@ import type { Frame } from "./live";
 import { words } from "./i18n";
 import { ReportsPage } from "./reports";
 import type { Lang } from "./i18n";
-import { PAGE, channels, inboxPath, listKey, noFilters, viewStatuses } from "./inbox";
-import type { Filters, View } from "./inbox";
+import { PAGE, channels, inboxPath, listKey, noFilters, place, viewStatuses, without } from "./inbox";
+import type { Filters, List, View } from "./inbox";
 import "./main.css";
 
 const lang = signal<Lang>((localStorage.getItem("parley:console:lang") as Lang | null) ?? (/^zh\b/i.test(navigator.language) ? "zh-CN" : "en"));
@@ -23,13 +24,6 @@ const me = signal<Agent | null>(null);
 const booted = signal(false);
 const connected = signal(false);
 const view = signal<View>("mine");
-/** A list the console keeps: a view with its filters, the pages loaded, whether more may follow. */
-interface List {
-  view: View;
-  filters: Filters;
-  items: Conversation[];
-  more: boolean;
-}
 const filters = signal<Filters>(noFilters);
 const lists = signal<Map<string, List>>(new Map());
 /** items is a list's entries (the unfiltered one when no filters are given), empty until it is loaded. */
@@ -115,51 +109,175 @@ effect(() => {
 
 // ---- Data ----
 
-let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+// The lists are read once, with the heads of the event streams that carry their changes; from then on each
+// event is applied in place to the one conversation it names (read alone: GET /api/v1/inbox/{id}), so the
+// pages loaded stay and nothing is read again in full. Activity frames (a message stored) move a known
+// conversation without any read. Only a resume that cannot replay what was missed (a reset, or a gap
+// longer than one replay) reads the lists again; after a plain reconnect the first pages are read and
+// merged in, for the activity frames that are not replayed.
 
-/** refresh re-reads the lists soon (events come in bursts: one read serves them all). */
-function refresh(): void {
-  if (refreshTimer) return;
-  refreshTimer = setTimeout(() => {
-    refreshTimer = undefined;
-    void loadLists();
-  }, 150);
+/** known holds the latest state seen of every conversation of the lists (and of those that left them). */
+const known = new Map<string, Conversation>();
+/** current is the state of the conversation shown, whether or not a list holds it. */
+const current = signal<Conversation | null>(null);
+
+/** wantedLists are the lists kept: mine and the queue (their counts are on the tabs) and the one shown. */
+function wantedLists(): [View, Filters][] {
+  return [["mine", noFilters], ["queue", noFilters], [view.value, filters.value]];
 }
 
-/**
- * loadLists reads the lists the console shows: mine and the queue (their counts are on the tabs) and the
- * current view with its filters. Other lists are dropped.
- */
-async function loadLists(): Promise<void> {
+/** upsert applies the current state of conversations to every list kept. */
+function upsert(cs: Conversation[]): void {
   const agent = me.value;
-  if (!agent) return;
-  const wanted: [View, Filters][] = [["mine", noFilters], ["queue", noFilters], [view.value, filters.value]];
-  const next = new Map<string, List>();
-  for (const [v, f] of wanted) {
-    const key = listKey(v, f);
-    if (next.has(key)) continue;
-    try {
-      const r = await call<{ conversations: Conversation[] }>("GET", inboxPath(v, f));
-      const old = lists.value.get(key);
-      const items = keepOlderPages(r.conversations, old?.items ?? [], v);
-      next.set(key, { view: v, filters: f, items, more: items.length > r.conversations.length ? !!old?.more : r.conversations.length >= PAGE });
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) return logout();
-      const old = lists.value.get(key);
-      if (old) next.set(key, old);
+  if (!agent || cs.length === 0) return;
+  const next = new Map(lists.value);
+  let changed = false;
+  for (const c of cs) {
+    known.set(c.id, c);
+    for (const [k, l] of next) {
+      const placed = place(l, c, agent);
+      if (placed !== l) {
+        next.set(k, placed);
+        changed = true;
+      }
     }
   }
+  batch(() => {
+    if (changed) lists.value = next;
+    const sel = cs.find((c) => c.id === selected.value);
+    if (sel) current.value = sel;
+  });
+}
+
+/** drop removes a conversation the agent may no longer see from every list. */
+function drop(id: string): void {
+  known.delete(id);
+  const next = new Map(lists.value);
+  for (const [k, l] of next) next.set(k, without(l, id));
   lists.value = next;
 }
 
-/** keepOlderPages keeps the pages loaded with "more" behind a fresh first page (lists by activity). */
-function keepOlderPages(first: Conversation[], old: Conversation[], v: View): Conversation[] {
-  if ((v !== "team" && v !== "all") || first.length < PAGE || old.length <= first.length) return first;
-  const last = first[first.length - 1]!;
-  const seen = new Set(first.map((c) => c.id));
-  const older = old.filter((c) => !seen.has(c.id) && (Date.parse(c.last_message_at) < Date.parse(last.last_message_at) ||
-    (c.last_message_at === last.last_message_at && c.id < last.id)));
-  return [...first, ...older];
+interface InboxAnswer {
+  conversations: Conversation[];
+  heads: Record<string, number>;
+  epoch: string;
+}
+
+/**
+ * loadList reads the first page of a list. "replace" starts the list afresh (a new list, or after a reset or
+ * a gap); "merge" applies the page to the lists kept, keeping every page loaded (after a reconnect).
+ */
+async function loadList(v: View, f: Filters, mode: "replace" | "merge", reload = false): Promise<void> {
+  const key = listKey(v, f);
+  let r: InboxAnswer;
+  try {
+    r = await call<InboxAnswer>("GET", inboxPath(v, f));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) logout();
+    return;
+  }
+  if (!me.value) return;
+  live.followStreams(r.heads, r.epoch, reload);
+  if (mode === "merge" && lists.value.has(key)) {
+    upsert(r.conversations);
+    return;
+  }
+  for (const c of r.conversations) known.set(c.id, c);
+  const next = new Map(lists.value);
+  next.set(key, { view: v, filters: f, items: r.conversations, more: r.conversations.length >= PAGE });
+  lists.value = next;
+}
+
+/** showLists keeps the lists wanted (dropping the others) and reads those not loaded yet. */
+async function showLists(): Promise<void> {
+  const wanted = wantedLists();
+  const keys = new Set(wanted.map(([v, f]) => listKey(v, f)));
+  const next = new Map([...lists.value].filter(([k]) => keys.has(k)));
+  if (next.size !== lists.value.size) lists.value = next;
+  await Promise.all(wanted.filter(([v, f]) => !lists.value.has(listKey(v, f))).map(([v, f]) => loadList(v, f, "replace")));
+}
+
+/** reloadLists reads every list kept afresh: after a reset or a gap the events cannot tell what changed. */
+async function reloadLists(): Promise<void> {
+  known.clear();
+  const seen = new Set<string>();
+  await Promise.all(
+    wantedLists()
+      .filter(([v, f]) => !seen.has(listKey(v, f)) && !!seen.add(listKey(v, f)))
+      .map(([v, f]) => loadList(v, f, "replace", true)),
+  );
+}
+
+/** catchUpLists merges the first page of each list kept: what activity a disconnection may have hidden. */
+async function catchUpLists(): Promise<void> {
+  const seen = new Set<string>();
+  await Promise.all(
+    wantedLists()
+      .filter(([v, f]) => !seen.has(listKey(v, f)) && !!seen.add(listKey(v, f)))
+      .map(([v, f]) => loadList(v, f, "merge")),
+  );
+}
+
+let reloadTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** reloadSoon reads the lists again once the resumes of one reconnect are all in. */
+function reloadSoon(): void {
+  if (reloadTimer) return;
+  reloadTimer = setTimeout(() => {
+    reloadTimer = undefined;
+    void reloadLists();
+  }, 100);
+}
+
+// One conversation at a time: the events of a burst name each conversation once, and a read in flight is
+// followed by one more when another event names it meanwhile (its answer could predate that event).
+const toRead = new Set<string>();
+const reading = new Set<string>();
+const readAgain = new Set<string>();
+let readTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** refreshOne reads one conversation soon and applies it to the lists. */
+function refreshOne(id: string): void {
+  if (reading.has(id)) {
+    readAgain.add(id);
+    return;
+  }
+  toRead.add(id);
+  if (!readTimer) readTimer = setTimeout(readConversations, 30);
+}
+
+function readConversations(): void {
+  readTimer = undefined;
+  const ids = [...toRead];
+  toRead.clear();
+  for (const id of ids) {
+    reading.add(id);
+    call<Conversation>("GET", `/api/v1/inbox/${id}`)
+      .then((c) => upsert([c]))
+      .catch((e: unknown) => {
+        if (e instanceof ApiError && e.status === 404) drop(id); // gone from the agent's teams
+        else if (e instanceof ApiError && e.status === 401) logout();
+      })
+      .finally(() => {
+        reading.delete(id);
+        if (readAgain.delete(id)) refreshOne(id);
+      });
+  }
+}
+
+/** activity moves a conversation with a new message to its place, without reading it (when it is known). */
+function activity(id: string, seq: number, ts: string | undefined): void {
+  const c = known.get(id);
+  if (!c) return refreshOne(id);
+  if (seq <= c.last_seq) return;
+  const read = c.agent_read_seq ?? 0;
+  upsert([{ ...c, last_seq: seq, last_message_at: ts ?? c.last_message_at, unread: Math.max(0, seq - read) }]);
+}
+
+/** readUpTo records that the agent read a conversation up to seq: its unread count drops to 0. */
+function readUpTo(id: string, seq: number): void {
+  const c = known.get(id);
+  if (c && (c.agent_read_seq ?? 0) < seq) upsert([{ ...c, agent_read_seq: seq, unread: Math.max(0, c.last_seq - seq) }]);
 }
 
 /** loadMore appends the next page of the list shown (lists by activity). */
@@ -168,12 +286,14 @@ async function loadMore(): Promise<void> {
   const last = l?.items[l.items.length - 1];
   if (!l || !last) return;
   const key = listKey(l.view, l.filters);
-  const r = await call<{ conversations: Conversation[] }>("GET", inboxPath(l.view, l.filters, last));
+  const r = await call<InboxAnswer>("GET", inboxPath(l.view, l.filters, last));
   const cur = lists.value.get(key);
   if (!cur) return;
   const seen = new Set(cur.items.map((c) => c.id));
+  const fresh = r.conversations.filter((c) => !seen.has(c.id));
+  for (const c of fresh) known.set(c.id, c);
   const next = new Map(lists.value);
-  next.set(key, { ...cur, items: [...cur.items, ...r.conversations.filter((c) => !seen.has(c.id))], more: r.conversations.length >= PAGE });
+  next.set(key, { ...cur, items: [...cur.items, ...fresh], more: r.conversations.length >= PAGE });
   lists.value = next;
 }
 
@@ -183,22 +303,24 @@ function setView(v: View): void {
     view.value = v;
     if (filters.value.status && !viewStatuses[v].includes(filters.value.status)) filters.value = { ...filters.value, status: "" };
   });
-  void loadLists();
+  void showLists();
 }
 
 function setFilter(name: keyof Filters, value: string): void {
   filters.value = { ...filters.value, [name]: value };
-  void loadLists();
+  void showLists();
 }
 
 async function openConversation(id: string, atSeq = 0): Promise<void> {
   batch(() => {
     selected.value = id;
+    current.value = known.get(id) ?? null;
     hitSeq.value = atSeq;
     transferring.value = false;
     messages.value = [];
     typingName.value = "";
   });
+  if (!known.has(id)) refreshOne(id); // a search hit or a previous conversation: not in the lists
   panel.value = null;
   void loadCanned(); // shared replies change while the console is open
   const [page, conv, who] = await Promise.all([
@@ -244,21 +366,29 @@ function appendMessages(ms: Message[]): void {
 function markRead(): void {
   const id = selected.value;
   const last = messages.value[messages.value.length - 1];
-  if (id && last && document.visibilityState === "visible") live.read(id, last.seq);
+  if (id && last && document.visibilityState === "visible") {
+    live.read(id, last.seq);
+    readUpTo(id, last.seq);
+  }
 }
 
 function onFrame(f: Frame): void {
   switch (f.type) {
     case "hello":
-      refresh();
+      // A reconnect: the streams resume by themselves; activity is not replayed, so the first pages are merged.
+      if (lists.value.size > 0) void catchUpLists();
       if (selected.value) void catchUp(selected.value);
       break;
+    case "resumed":
+      if (f.stream && (f.reset || f.recovered === false)) reloadSoon();
+      else if (f.conversation_id && f.reset && f.conversation_id === selected.value) void openConversation(f.conversation_id);
+      break;
     case "event":
-      refresh();
+      if (f.event?.conversation_id) refreshOne(f.event.conversation_id);
       if (f.event?.kind === "conversation.offered" && f.event.stream === "agent:" + me.value?.id) alertAgent(t.value.newOffer);
       break;
     case "activity":
-      refresh();
+      if (f.conversation_id && f.seq) activity(f.conversation_id, f.seq, f.ts);
       break;
     case "message": {
       const m = f.message;
@@ -296,12 +426,12 @@ function onFrame(f: Frame): void {
 
 const live = new Live(onFrame, (c) => (connected.value = c));
 
-function startLive(agent: Agent): void {
+/** startLive connects and reads the lists; their answers name the streams to follow and from where. */
+async function startLive(): Promise<void> {
   void loadCanned();
   void call<{ teams: { id: string; name: string }[] }>("GET", "/api/v1/teams").then((r) => (teams.value = r.teams)).catch(() => {});
   live.start();
-  live.follow("agent:" + agent.id, true, 0);
-  for (const team of agent.teams) live.follow("team:" + team, true, 0);
+  await showLists();
 }
 
 async function boot(): Promise<void> {
@@ -309,8 +439,7 @@ async function boot(): Promise<void> {
     const s = await call<SessionAnswer>("GET", "/api/v1/auth/session");
     setCSRF(s.csrf_token);
     me.value = s.agent;
-    startLive(s.agent);
-    await loadLists();
+    await startLive();
   } catch {
     me.value = null;
   } finally {
@@ -324,8 +453,7 @@ async function login(email: string, password: string): Promise<void> {
     const s = await call<SessionAnswer>("POST", "/api/v1/auth/login", { email, password });
     setCSRF(s.csrf_token);
     me.value = s.agent;
-    startLive(s.agent);
-    await loadLists();
+    await startLive();
   } catch (e) {
     loginError.value = e instanceof ApiError && e.status === 429 ? e.message : t.value.loginFailed;
   }
@@ -334,10 +462,12 @@ async function login(email: string, password: string): Promise<void> {
 function logout(): void {
   void call("POST", "/api/v1/auth/logout").catch(() => {});
   live.stop();
+  known.clear();
   batch(() => {
     me.value = null;
     selected.value = null;
     messages.value = [];
+    lists.value = new Map();
   });
 }
 
@@ -349,7 +479,7 @@ async function act(action: "accept" | "decline" | "assign" | "close" | "reopen")
   } catch {
     /* the list shows the outcome either way */
   }
-  await loadLists();
+  refreshOne(id); // its event is on the way too; this read serves a slow stream
   if (action === "decline") selected.value = null;
 }
 
@@ -380,7 +510,7 @@ async function transfer(target: string, note: string): Promise<void> {
       client_msg_id: crypto.randomUUID(),
     });
     transferring.value = false;
-    await loadLists();
+    refreshOne(id);
   } catch (e) {
     transferError.value = e instanceof ApiError ? e.message : String(e);
   }
@@ -592,7 +722,12 @@ function Inbox() {
             onClick={() => setView(v)}
           >
             {t.value[v]}
-            {(v === "mine" || v === "queue") && <span class="count">{items(v).length}</span>}
+            {(v === "mine" || v === "queue") && (
+              <span class="count">
+                {items(v).length}
+                {lists.value.get(listKey(v, noFilters))?.more ? "+" : ""}
+              </span>
+            )}
           </button>
         ))}
       </div>
@@ -627,13 +762,7 @@ function Inbox() {
       ) : (
         <ul class="list">
           {list.map((c) => (
-            <li>
-              <button type="button" class={c.id === selected.value ? "item on" : "item"} data-conv={c.id} onClick={() => void openConversation(c.id)}>
-                <span class="name">{c.customer.name || "—"}</span>
-                <span class={"status " + c.status}>{c.offered_to === agent.id && c.status === "offered" ? t.value.offeredToYou : (t.value.status[c.status] ?? c.status)}</span>
-                {c.unread > 0 && c.id !== selected.value && <span class="unread">{c.unread}</span>}
-              </button>
-            </li>
+            <Row key={c.id} c={c} on={c.id === selected.value} me={agent.id} lang={lang.value} />
           ))}
           {(view.value === "team" || view.value === "all") && shown.value?.more && (
             <li>
@@ -644,6 +773,38 @@ function Inbox() {
       )}
     </nav>
   );
+}
+
+interface RowProps {
+  c: Conversation;
+  on: boolean;
+  me: string;
+  lang: Lang;
+}
+
+/**
+ * Row is one entry of the inbox. It renders again only when its conversation, its selection or the language
+ * changed: an event that moves one conversation in a list of thousands touches one row.
+ */
+class Row extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const p = this.props;
+    return next.c !== p.c || next.on !== p.on || next.lang !== p.lang || next.me !== p.me;
+  }
+
+  override render() {
+    const { c, on, me: myID } = this.props;
+    const w = words[this.props.lang];
+    return (
+      <li>
+        <button type="button" class={on ? "item on" : "item"} data-conv={c.id} onClick={() => void openConversation(c.id)}>
+          <span class="name">{c.customer.name || "—"}</span>
+          <span class={"status " + c.status}>{c.offered_to === myID && c.status === "offered" ? w.offeredToYou : (w.status[c.status] ?? c.status)}</span>
+          {c.unread > 0 && !on && <span class="unread">{c.unread}</span>}
+        </button>
+      </li>
+    );
+  }
 }
 
 /** lastClosed reports that the conversation shown has closed (its last system event says so). */
@@ -692,7 +853,7 @@ function ConversationPane() {
   }, [count, id]);
   if (!id) return <section class="pane empty">{t.value.pick}</section>;
   const agent = me.value!;
-  const conv = findConversation(id);
+  const conv = current.value?.id === id ? current.value : findConversation(id);
   const offeredToMe = conv?.status === "offered" && conv.offered_to === agent.id;
   const waiting = conv?.status === "queued" || conv?.status === "pending";
   const insert = (c: Canned) => {
