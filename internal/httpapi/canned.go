@@ -12,6 +12,7 @@ import (
 func (s *Server) cannedRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/canned-replies", s.agentOnly(s.listCanned))
 	mux.HandleFunc("POST /api/v1/canned-replies", s.agentOnly(s.createCanned))
+	mux.HandleFunc("PATCH /api/v1/canned-replies/{id}", s.agentOnly(s.updateCanned))
 	mux.HandleFunc("DELETE /api/v1/canned-replies/{id}", s.agentOnly(s.deleteCanned))
 }
 
@@ -65,12 +66,64 @@ func (s *Server) createCanned(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, c)
 }
 
-func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request) {
+// cannedOf reads a canned reply the agent may change: their own, or a shared one for supervisors and admins.
+// Another agent's reply answers like one that does not exist; a shared one is 403 for an agent.
+func (s *Server) cannedOf(r *http.Request) (*chat.CannedReply, error) {
 	p := principalOf(r.Context())
 	c, err := s.store.CannedReply(r.Context(), r.PathValue("id"))
-	if err == nil && !(c.AgentID == p.Agent.ID || (c.Shared && p.Agent.Role.SeesAllTeams())) {
-		err = chat.ErrNotFound("canned reply") // another agent's reply answers like one that does not exist
+	if err != nil {
+		return nil, err
 	}
+	switch {
+	case c.AgentID == p.Agent.ID || (c.Shared && p.Agent.Role.SeesAllTeams()):
+		return c, nil
+	case c.Shared:
+		return nil, chat.Errorf(chat.CodeForbidden, "only supervisors and admins change shared canned replies")
+	default:
+		return nil, chat.ErrNotFound("canned reply")
+	}
+}
+
+type cannedPatch struct {
+	Shortcut *string `json:"shortcut"`
+	Body     *string `json:"body"`
+}
+
+func (s *Server) updateCanned(w http.ResponseWriter, r *http.Request) {
+	var in cannedPatch
+	if err := decodeJSON(w, r, &in, 32<<10); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	c, err := s.cannedOf(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if in.Shortcut != nil {
+		c.Shortcut = *in.Shortcut
+	}
+	if in.Body != nil {
+		c.Body = *in.Body
+	}
+	if err := chat.ValidateShortcut(c.Shortcut); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := chat.ValidateBody(c.Body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.UpdateCannedReply(r.Context(), c); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.auditCanned(r, "canned.update", c)
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) deleteCanned(w http.ResponseWriter, r *http.Request) {
+	c, err := s.cannedOf(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

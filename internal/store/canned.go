@@ -89,6 +89,34 @@ func (s *Store) CannedReply(ctx context.Context, id string) (*chat.CannedReply, 
 	return c, s.wrap("read canned reply", err)
 }
 
+// UpdateCannedReply changes a canned reply's shortcut and text; the shortcut stays unique among the owner's
+// replies (or the shared ones).
+func (s *Store) UpdateCannedReply(ctx context.Context, c *chat.CannedReply) error {
+	c.UpdatedAt = s.now()
+	return s.tx(ctx, "update canned reply", func(tx *sql.Tx) error {
+		var n int
+		q, args := "SELECT count(*) FROM canned_replies WHERE agent_id = ? AND shortcut = ? AND id <> ?", []any{c.AgentID, c.Shortcut, c.ID}
+		if c.AgentID == "" {
+			q, args = "SELECT count(*) FROM canned_replies WHERE agent_id IS NULL AND shortcut = ? AND id <> ?", []any{c.Shortcut, c.ID}
+		}
+		if err := s.queryRowTx(ctx, tx, q, args...).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return chat.Errorf(chat.CodeConflict, "a canned reply with the shortcut %q exists already", c.Shortcut)
+		}
+		res, err := s.exec(ctx, tx, "UPDATE canned_replies SET shortcut = ?, body = ?, updated_at = ? WHERE id = ?",
+			c.Shortcut, c.Body, ms(c.UpdatedAt), c.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			return chat.ErrNotFound("canned reply")
+		}
+		return nil
+	})
+}
+
 // DeleteCannedReply removes a canned reply.
 func (s *Store) DeleteCannedReply(ctx context.Context, id string) error {
 	return s.tx(ctx, "delete canned reply", func(tx *sql.Tx) error {

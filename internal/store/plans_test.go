@@ -102,6 +102,11 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{"退款", "refund", 2, 1000}},
 		{name: "message at a seq", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq = ?", args: []any{f.convID, 1}},
 		{name: "canned replies of an agent", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE agent_id = ? ORDER BY shortcut LIMIT 500", args: []any{f.agentID}},
+		{name: "shared canned replies", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE agent_id IS NULL ORDER BY shortcut LIMIT 500"},
+		{name: "canned reply by id", sql: "SELECT " + cannedCols + " FROM canned_replies WHERE id = ?", args: []any{"x"}},
+		{name: "canned shortcut taken", sql: "SELECT count(*) FROM canned_replies WHERE agent_id = ? AND shortcut = ? AND id <> ?", args: []any{f.agentID, "hi", "x"}},
+		{name: "shared canned shortcut taken", sql: "SELECT count(*) FROM canned_replies WHERE agent_id IS NULL AND shortcut = ? AND id <> ?", args: []any{"hi", "x"}},
+		{name: "update canned reply", sql: "UPDATE canned_replies SET shortcut = ?, body = ?, updated_at = ? WHERE id = ?", args: []any{"hi", "b", 1, "x"}},
 
 		// Inbox pages (store/routing.go Inbox).
 		{name: "open conversations by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND (last_message_at < ? OR (last_message_at = ? AND id < ?)) ORDER BY last_message_at DESC, id DESC LIMIT ?",

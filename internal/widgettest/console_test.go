@@ -423,6 +423,17 @@ func (tb *tab) chooseOption(sel, value string) {
 	tb.in(`function(sel, v){ const s = this.querySelector(sel); s.value = v[0]; s.dispatchEvent(new Event("change", {bubbles: true})); }`, nil, sel, []string{value})
 }
 
+// setChecked clicks the checkbox matching sel when it is not in the state wanted.
+func (tb *tab) setChecked(sel string, on bool) {
+	tb.t.Helper()
+	var is bool
+	tb.waitFor("the checkbox "+sel, `function(sel){ return !!this.querySelector(sel); }`, sel)
+	tb.in(`function(sel){ return this.querySelector(sel).checked; }`, &is, sel)
+	if is != on {
+		tb.click(sel)
+	}
+}
+
 // listed returns the ids of the conversations the inbox shows, in order.
 func (tb *tab) listed() []string {
 	tb.t.Helper()
@@ -643,4 +654,181 @@ func TestConsoleInboxLive(t *testing.T) {
 	apptest.Start(t, "sqlite", apptest.Options{DataDir: n.DataDir, Addr: addr})
 	waitCount("the first page read afresh", 200)
 	sup.waitFor("more to load", `function(){ return !!this.querySelector("nav.inbox button.more"); }`)
+}
+
+// The admin pages cover an agent's whole record — create with role, capacity, auto-accept and teams; change
+// role, capacity, weight, auto-accept and teams; disable — and canned replies, personal and shared: each
+// change holds at once, without a restart. An agent manages their own replies and only reads the shared ones.
+func TestConsoleAdminAgentsAndCanned(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	var billing struct {
+		ID string `json:"id"`
+	}
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/teams", map[string]any{"name": "Billing"}, &billing); err != nil {
+		t.Fatal(err)
+	}
+	caraAPI := n.Agent("cara@example.com", chat.RoleAgent)
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	admin := consoleLogin(t, browser, n.URL, "admin@example.com")
+	openPage := func(tb *tab, label string) {
+		t.Helper()
+		tb.in(`function(l){ [...this.querySelectorAll("header.top nav.pages button")].find(b => b.textContent === l).click(); }`, nil, label)
+	}
+	// eventually waits until the server holds what the page saved: the change took effect, no restart.
+	eventually := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("never saved: %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	type agentRecord struct {
+		ID         string   `json:"id"`
+		Email      string   `json:"email"`
+		Role       string   `json:"role"`
+		Capacity   int      `json:"capacity"`
+		Weight     int      `json:"weight"`
+		AutoAccept bool     `json:"auto_accept"`
+		Disabled   bool     `json:"disabled"`
+		Teams      []string `json:"teams"`
+	}
+	dora := func() agentRecord {
+		t.Helper()
+		var l struct {
+			Agents []agentRecord `json:"agents"`
+		}
+		if _, err := n.Admin.Do(ctx, http.MethodGet, "/api/v1/agents", nil, &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range l.Agents {
+			if a.Email == "dora@example.com" {
+				return a
+			}
+		}
+		return agentRecord{}
+	}
+
+	// Create Dora: a supervisor of Billing only, capacity 4, auto-accept.
+	openPage(admin, "Admin")
+	admin.fill("form.new-agent input[name=name]", "Dora")
+	admin.fill("form.new-agent input[name=email]", "dora@example.com")
+	admin.fill("form.new-agent input[name=password]", apptest.Password)
+	admin.chooseOption("form.new-agent select[name=role]", "supervisor")
+	admin.in(`function(){ const c = this.querySelector("form.new-agent input[name=capacity]"); c.value = "4"; }`, nil)
+	admin.setChecked("form.new-agent input[name=auto_accept]", true)
+	admin.setChecked(`form.new-agent input[name=teams][value="`+n.TeamID+`"]`, false)
+	admin.setChecked(`form.new-agent input[name=teams][value="`+billing.ID+`"]`, true)
+	admin.click("form.new-agent button[type=submit]")
+	admin.waitFor("saved", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent === "Saved."; }`)
+	if d := dora(); d.Role != "supervisor" || d.Capacity != 4 || !d.AutoAccept || strings.Join(d.Teams, ",") != billing.ID {
+		t.Fatalf("Dora as created: %+v", d)
+	}
+	doraAPI := &client.API{BaseURL: n.URL}
+	if _, err := doraAPI.Login(ctx, "dora@example.com", apptest.Password); err != nil {
+		t.Fatal(err)
+	}
+
+	// Change everything of her row: an agent of both teams, capacity 6, weight 150, no auto-accept.
+	row := `tr[data-agent="dora@example.com"] `
+	admin.waitFor("Dora's row", `function(r){ return !!this.querySelector(r + "input[name=capacity]"); }`, row)
+	admin.in(`function(r){ const q = s => this.querySelector(r + s); q("select[name=role]").value = "agent"; q("input[name=capacity]").value = "6";
+		q("input[name=weight]").value = "150"; }`, nil, row)
+	admin.setChecked(row+"input[name=auto_accept]", false)
+	admin.setChecked(row+`input[name=teams][value="`+n.TeamID+`"]`, true)
+	admin.click(row + "button[type=submit]")
+	eventually("Dora's changes", func() bool { d := dora(); return d.Role == "agent" && d.Capacity == 6 })
+	if d := dora(); d.Role != "agent" || d.Capacity != 6 || d.Weight != 150 || d.AutoAccept || len(d.Teams) != 2 || d.Disabled {
+		t.Fatalf("Dora after the changes: %+v", d)
+	}
+	// Her lists follow at once: the default team's conversations are hers to see now.
+	_, conv := startAs(t, n, "Walk-in")
+	var inbox struct {
+		Conversations []struct {
+			ID string `json:"id"`
+		} `json:"conversations"`
+	}
+	if _, err := doraAPI.Do(ctx, http.MethodGet, "/api/v1/inbox?view=team", nil, &inbox); err != nil || len(inbox.Conversations) != 1 || inbox.Conversations[0].ID != conv {
+		t.Fatalf("Dora's team list after joining the team: %+v %v", inbox, err)
+	}
+	// Disabled: her session stops working at once.
+	admin.setChecked(row+"input[name=disabled]", true)
+	admin.click(row + "button[type=submit]")
+	eventually("Dora disabled", func() bool { return dora().Disabled })
+	if _, err := doraAPI.Do(ctx, http.MethodGet, "/api/v1/auth/session", nil, nil); !strings.Contains(fmt.Sprint(err), "401") {
+		t.Fatalf("a disabled agent's session: %v, want 401", err)
+	}
+
+	// Canned replies: the admin shares one, keeps one, edits the shared one, deletes their own.
+	type reply struct {
+		Shortcut string `json:"shortcut"`
+		Body     string `json:"body"`
+		Shared   bool   `json:"shared"`
+	}
+	replies := func(api *client.API) map[string]reply {
+		t.Helper()
+		var l struct {
+			Replies []reply `json:"canned_replies"`
+		}
+		if _, err := api.Do(ctx, http.MethodGet, "/api/v1/canned-replies", nil, &l); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]reply{}
+		for _, r := range l.Replies {
+			out[r.Shortcut] = r
+		}
+		return out
+	}
+	openPage(admin, "Canned replies")
+	admin.fill("form.new-canned input[name=shortcut]", "greet")
+	admin.fill("form.new-canned textarea[name=body]", "Hello! 您好！")
+	admin.click("form.new-canned input[name=shared]")
+	admin.click("form.new-canned button[type=submit]")
+	eventually("the shared reply", func() bool { return replies(caraAPI)["greet"].Shared })
+	admin.waitFor("the form emptied", `function(){ return this.querySelector("form.new-canned input[name=shortcut]").value === "" && !!this.querySelector('tr[data-canned="greet"]'); }`)
+	admin.fill("form.new-canned input[name=shortcut]", "sig")
+	admin.fill("form.new-canned textarea[name=body]", "Best regards")
+	admin.click("form.new-canned button[type=submit]")
+	eventually("the personal reply", func() bool { _, ok := replies(n.Admin)["sig"]; return ok })
+	admin.waitFor("both replies listed", `function(){ return !!this.querySelector('tr[data-canned="greet"]') && !!this.querySelector('tr[data-canned="sig"]'); }`)
+	admin.in(`function(){ const b = this.querySelector('tr[data-canned="greet"] textarea'); b.value = "Hello, how can we help? 您好，请问有什么可以帮您？"; }`, nil)
+	admin.click(`tr[data-canned="greet"] button[type=submit]`)
+	eventually("the shared reply edited", func() bool { return strings.HasPrefix(replies(caraAPI)["greet"].Body, "Hello, how") })
+	admin.click(`tr[data-canned="sig"] button.delete`)
+	admin.waitFor("the personal reply gone", `function(){ return !this.querySelector('tr[data-canned="sig"]'); }`)
+	admin.screenshot("console-en-canned")
+	if r := replies(caraAPI); len(r) != 1 || !r["greet"].Shared || r["greet"].Body != "Hello, how can we help? 您好，请问有什么可以帮您？" {
+		t.Fatalf("Cara's replies after the admin's changes: %+v", r)
+	}
+	if _, ok := replies(n.Admin)["sig"]; ok {
+		t.Fatal("the deleted reply is still there")
+	}
+
+	// Cara, an agent: the shared reply is read-only for her; she adds and edits her own.
+	cara := consoleLogin(t, browser, n.URL, "cara@example.com")
+	openPage(cara, "Canned replies")
+	cara.waitFor("the shared reply, read-only", `function(){ const r = this.querySelector('tr[data-canned="greet"]'); return !!r && !r.querySelector("input, textarea, button"); }`)
+	var canShare bool
+	cara.in(`function(){ return !!this.querySelector("form.new-canned input[name=shared]"); }`, &canShare)
+	if canShare {
+		t.Error("an agent is offered to share a reply")
+	}
+	cara.fill("form.new-canned input[name=shortcut]", "/wait")
+	cara.fill("form.new-canned textarea[name=body]", "One moment please.")
+	cara.click("form.new-canned button[type=submit]")
+	eventually("Cara's reply", func() bool { return replies(caraAPI)["wait"].Body == "One moment please." })
+	cara.waitFor("the form emptied", `function(){ return this.querySelector("form.new-canned input[name=shortcut]").value === "" && !!this.querySelector('tr[data-canned="wait"]'); }`)
+	cara.fill("form.new-canned input[name=shortcut]", "wait")
+	cara.fill("form.new-canned textarea[name=body]", "again")
+	cara.click("form.new-canned button[type=submit]")
+	cara.waitFor("the shortcut in use", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent === "That shortcut is in use already."; }`)
+	cara.in(`function(){ this.querySelector('tr[data-canned="wait"] textarea').value = "One moment please, I am checking."; }`, nil)
+	cara.click(`tr[data-canned="wait"] button[type=submit]`)
+	eventually("Cara's reply edited", func() bool { return replies(caraAPI)["wait"].Body == "One moment please, I am checking." })
+	if r := replies(caraAPI)["wait"]; r.Shared || r.Body != "One moment please, I am checking." {
+		t.Fatalf("Cara's own reply: %+v", r)
+	}
 }

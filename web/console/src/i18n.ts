@@ -106,6 +106,18 @@ export interface Words {
   teamLabel: string;
   allTeams: string;
   channels: Record<string, string>;
+  pages: string;
+  shortcut: string;
+  text: string;
+  sharedLabel: string;
+  sharedYes: string;
+  personal: string;
+  shareWithAll: string;
+  addCanned: string;
+  remove: string;
+  shortcutTaken: string;
+  cannedHint: string;
+  cannedHintShared: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -212,6 +224,18 @@ export const words: Record<Lang, Words> = {
     teamLabel: "Team",
     allTeams: "All teams",
     channels: { web: "Web", app: "App", wechat: "WeChat" },
+    pages: "Pages",
+    shortcut: "Shortcut",
+    text: "Text",
+    sharedLabel: "Shared",
+    sharedYes: "Shared with everyone",
+    personal: "Mine",
+    shareWithAll: "Share with every agent",
+    addCanned: "Add reply",
+    remove: "Delete",
+    shortcutTaken: "That shortcut is in use already.",
+    cannedHint: "Type / and the shortcut in the composer to insert a reply. Shared replies are managed by supervisors and admins.",
+    cannedHintShared: "Type / and the shortcut in the composer to insert a reply. Shared replies are offered to every agent.",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -325,6 +349,18 @@ export const words: Record<Lang, Words> = {
     teamLabel: "团队",
     allTeams: "全部团队",
     channels: { web: "网页", app: "App", wechat: "微信" },
+    pages: "页面",
+    shortcut: "快捷词",
+    text: "内容",
+    sharedLabel: "共享",
+    sharedYes: "所有客服共享",
+    personal: "我的",
+    shareWithAll: "共享给所有客服",
+    addCanned: "添加快捷回复",
+    remove: "删除",
+    shortcutTaken: "该快捷词已被使用。",
+    cannedHint: "在输入框中输入 / 加快捷词即可插入回复。共享回复由主管和管理员维护。",
+    cannedHintShared: "在输入框中输入 / 加快捷词即可插入回复。共享回复对所有客服可用。",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

@@ -57,7 +57,8 @@ interface SearchResult {
   customer_name: string;
 }
 const searchResults = signal<SearchResult[] | null>(null);
-const page = signal<"inbox" | "admin" | "reports">("inbox");
+type Page = "inbox" | "canned" | "reports" | "admin";
+const page = signal<Page>("inbox");
 const sortBy = signal<"activity" | "waiting">("activity");
 const uploadError = signal("");
 const hitSeq = signal(0);
@@ -636,16 +637,20 @@ function Header() {
       <label class="notify" title={t.value.notifyHint}>
         <input type="checkbox" checked={notify.value} onChange={toggleNotify} /> {t.value.notifications}
       </label>
-      {agent.role !== "agent" && (
-        <button type="button" class={page.value === "reports" ? "link on" : "link"} onClick={() => (page.value = page.value === "reports" ? "inbox" : "reports")}>
-          {page.value === "reports" ? t.value.backToInbox : t.value.reports}
-        </button>
-      )}
-      {agent.role === "admin" && (
-        <button type="button" class={page.value === "admin" ? "link on" : "link"} onClick={() => (page.value = page.value === "admin" ? "inbox" : "admin")}>
-          {page.value === "admin" ? t.value.backToInbox : t.value.admin}
-        </button>
-      )}
+      <nav class="pages" aria-label={t.value.pages}>
+        {(
+          [
+            ["inbox", t.value.backToInbox],
+            ["canned", t.value.cannedReplies],
+            ...(agent.role !== "agent" ? [["reports", t.value.reports]] : []),
+            ...(agent.role === "admin" ? [["admin", t.value.admin]] : []),
+          ] as [Page, string][]
+        ).map(([p, label]) => (
+          <button type="button" class={page.value === p ? "link on" : "link"} aria-current={page.value === p ? "page" : undefined} onClick={() => (page.value = p)}>
+            {label}
+          </button>
+        ))}
+      </nav>
       <span class="me">{agent.name}</span>
       <button type="button" class="link" onClick={() => (lang.value = lang.value === "en" ? "zh-CN" : "en")}>
         {t.value.other}
@@ -1097,13 +1102,17 @@ async function loadAdmin(): Promise<void> {
   });
 }
 
-async function adminSave(method: string, path: string, body: unknown): Promise<void> {
+/** adminSave sends one change and reads the pages' data again; it reports whether the change was taken. */
+async function adminSave(method: string, path: string, body: unknown): Promise<boolean> {
+  adminNotice.value = ""; // a notice left from the last change must not seem to confirm this one
   try {
     await call(method, path, body);
     adminNotice.value = t.value.saved;
     await loadAdmin();
+    return true;
   } catch (e) {
     adminNotice.value = e instanceof ApiError ? e.message : String(e);
+    return false;
   }
 }
 
@@ -1124,7 +1133,7 @@ function AdminPage() {
           <thead>
             <tr>
               <th>{t.value.name}</th><th>{t.value.email}</th><th>{t.value.role}</th><th>{t.value.capacity}</th>
-              <th>{t.value.autoAccept}</th><th>{t.value.weight}</th><th>{t.value.disabled}</th><th />
+              <th>{t.value.autoAccept}</th><th>{t.value.weight}</th><th>{t.value.teams}</th><th>{t.value.disabled}</th><th />
             </tr>
           </thead>
           <tbody>
@@ -1142,6 +1151,13 @@ function AdminPage() {
                 <td><input name="capacity" type="number" min={0} max={1000} value={a.capacity} form={"f-" + a.id} /></td>
                 <td><input name="auto_accept" type="checkbox" checked={a.auto_accept} form={"f-" + a.id} /></td>
                 <td><input name="weight" type="number" min={1} max={1000} value={a.weight} form={"f-" + a.id} /></td>
+                <td class="teams">
+                  {adminTeams.value.map((tm) => (
+                    <label>
+                      <input name="teams" type="checkbox" value={tm.id} checked={a.teams.includes(tm.id)} form={"f-" + a.id} /> {tm.name}
+                    </label>
+                  ))}
+                </td>
                 <td><input name="disabled" type="checkbox" checked={a.disabled} form={"f-" + a.id} /></td>
                 <td>
                   <form
@@ -1155,6 +1171,7 @@ function AdminPage() {
                         weight: num(f, "weight"),
                         auto_accept: f.get("auto_accept") === "on",
                         disabled: f.get("disabled") === "on",
+                        teams: f.getAll("teams").map(String),
                       });
                     }}
                   >
@@ -1166,22 +1183,41 @@ function AdminPage() {
           </tbody>
         </table>
         <form
-          class="inline"
+          class="inline new-agent"
           onSubmit={(e) => {
             e.preventDefault();
-            const f = new FormData(e.currentTarget as HTMLFormElement);
+            const form = e.currentTarget as HTMLFormElement;
+            const f = new FormData(form);
             void adminSave("POST", "/api/v1/agents", {
               email: String(f.get("email")),
               name: String(f.get("name")),
               password: String(f.get("password")),
-              role: "agent",
-              teams: adminTeams.value.slice(0, 1).map((x) => x.id),
-            });
+              role: String(f.get("role")),
+              capacity: num(f, "capacity"),
+              auto_accept: f.get("auto_accept") === "on",
+              teams: f.getAll("teams").map(String),
+            }).then((ok) => ok && form.reset());
           }}
         >
-          <input name="name" placeholder={t.value.name} required />
-          <input name="email" type="email" placeholder={t.value.email} required />
-          <input name="password" type="password" placeholder={t.value.password} minLength={10} required />
+          <input name="name" placeholder={t.value.name} aria-label={t.value.name} required maxLength={100} />
+          <input name="email" type="email" placeholder={t.value.email} aria-label={t.value.email} required />
+          <input name="password" type="password" placeholder={t.value.password} aria-label={t.value.password} minLength={10} maxLength={72} required autocomplete="new-password" />
+          <select name="role" aria-label={t.value.role}>
+            <option value="agent">agent</option>
+            <option value="supervisor">supervisor</option>
+            <option value="admin">admin</option>
+          </select>
+          <label>
+            {t.value.capacity} <input name="capacity" type="number" min={0} max={1000} defaultValue="5" />
+          </label>
+          <label class="check">
+            <input name="auto_accept" type="checkbox" /> {t.value.autoAccept}
+          </label>
+          {adminTeams.value.map((tm, i) => (
+            <label class="check">
+              <input name="teams" type="checkbox" value={tm.id} defaultChecked={i === 0} /> {tm.name}
+            </label>
+          ))}
           <button type="submit">{t.value.addAgent}</button>
         </form>
       </section>
@@ -1247,6 +1283,107 @@ function AdminPage() {
   );
 }
 
+// ---- Canned replies: every agent's own; the shared ones managed by supervisors and admins ----
+
+const cannedNotice = signal("");
+
+async function cannedSave(method: string, path: string, body?: unknown): Promise<boolean> {
+  cannedNotice.value = "";
+  try {
+    await call(method, path, body);
+    cannedNotice.value = t.value.saved;
+    await loadCanned();
+    return true;
+  } catch (e) {
+    cannedNotice.value = e instanceof ApiError && e.code === "conflict" ? t.value.shortcutTaken : e instanceof ApiError ? e.message : String(e);
+    return false;
+  }
+}
+
+function CannedPage() {
+  useEffect(() => {
+    cannedNotice.value = "";
+    void loadCanned();
+  }, []);
+  const mayShare = me.value?.role !== "agent";
+  return (
+    <main class="admin canned-page">
+      {cannedNotice.value && <p class="notice" role="status">{cannedNotice.value}</p>}
+      <section>
+        <h2>{t.value.cannedReplies}</h2>
+        <p class="hint">{mayShare ? t.value.cannedHintShared : t.value.cannedHint}</p>
+        <table>
+          <thead>
+            <tr>
+              <th>{t.value.shortcut}</th><th>{t.value.text}</th><th>{t.value.sharedLabel}</th><th />
+            </tr>
+          </thead>
+          <tbody>
+            {canned.value.map((c) => {
+              const editable = !c.shared || mayShare;
+              const form = "c-" + c.id;
+              return (
+                <tr data-canned={c.shortcut} key={c.id}>
+                  <td>
+                    {editable ? (
+                      <input name="shortcut" value={c.shortcut} form={form} required maxLength={32} aria-label={t.value.shortcut} />
+                    ) : (
+                      <code>/{c.shortcut}</code>
+                    )}
+                  </td>
+                  <td>
+                    {editable ? <textarea name="body" value={c.body} form={form} rows={2} required maxLength={4000} aria-label={t.value.text} /> : c.body}
+                  </td>
+                  <td>{c.shared ? t.value.sharedYes : t.value.personal}</td>
+                  <td>
+                    {editable && (
+                      <form
+                        id={form}
+                        onSubmit={(e) => {
+                          e.preventDefault();
+                          const f = new FormData(e.currentTarget as HTMLFormElement);
+                          void cannedSave("PATCH", `/api/v1/canned-replies/${c.id}`, { shortcut: String(f.get("shortcut") ?? "").trim(), body: String(f.get("body") ?? "") });
+                        }}
+                      >
+                        <button type="submit">{t.value.save}</button>
+                        <button type="button" class="delete" onClick={() => void cannedSave("DELETE", `/api/v1/canned-replies/${c.id}`)}>
+                          {t.value.remove}
+                        </button>
+                      </form>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+        <form
+          class="inline new-canned"
+          onSubmit={(e) => {
+            e.preventDefault();
+            const form = e.currentTarget as HTMLFormElement;
+            const f = new FormData(form);
+            void cannedSave("POST", "/api/v1/canned-replies", {
+              shortcut: String(f.get("shortcut") ?? "").trim().replace(/^\//, ""),
+              body: String(f.get("body") ?? ""),
+              shared: f.get("shared") === "on",
+            }).then((ok) => ok && form.reset());
+          }}
+        >
+          <input name="shortcut" placeholder={t.value.shortcut} aria-label={t.value.shortcut} required maxLength={33} />
+          <textarea name="body" placeholder={t.value.text} aria-label={t.value.text} rows={2} required maxLength={4000} />
+          {mayShare && (
+            <label class="check">
+              <input name="shared" type="checkbox" /> {t.value.shareWithAll}
+            </label>
+          )}
+          <button type="submit" class="primary">{t.value.addCanned}</button>
+        </form>
+      </section>
+    </main>
+  );
+}
+
 function App() {
   if (!booted.value) return null;
   if (!me.value) return <Login />;
@@ -1255,6 +1392,8 @@ function App() {
       <Header />
       {page.value === "admin" ? (
         <AdminPage />
+      ) : page.value === "canned" ? (
+        <CannedPage />
       ) : page.value === "reports" ? (
         <ReportsPage t={t.value} />
       ) : (
