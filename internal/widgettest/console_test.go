@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apptest"
@@ -831,4 +832,49 @@ func TestConsoleAdminAgentsAndCanned(t *testing.T) {
 	if r := replies(caraAPI)["wait"]; r.Shared || r.Body != "One moment please, I am checking." {
 		t.Fatalf("Cara's own reply: %+v", r)
 	}
+}
+
+// The composer's emoji picker, from the keyboard only: Enter opens it on the first emoji, the arrows move,
+// Enter inserts at the cursor and gives the composer back, Escape closes; the customer receives the emoji.
+func TestConsoleEmoji(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	if _, err := n.Admin.Do(ctx, http.MethodPost, "/api/v1/agents", map[string]any{"email": "eve@example.com", "name": "Eve",
+		"password": apptest.Password, "role": chat.RoleAgent, "teams": []string{n.TeamID}, "capacity": 3, "auto_accept": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	browser := testenv.Browser(t, "window-size", "1280,860")
+	tb := consoleLogin(t, browser, n.URL, "eve@example.com")
+	cust, conv := startAs(t, n, "Emoji Emma")
+	item := `[data-conv="` + conv + `"]`
+	tb.waitFor("the conversation, assigned to Eve", `function(sel){ return !!this.querySelector(sel); }`, item)
+	tb.click(item)
+	tb.click("form.composer textarea")
+	tb.typeText("Thanks ")
+	focused := func() string {
+		var s string
+		tb.in(`function(){ const a = document.activeElement; return a ? (a.getAttribute("aria-label") || a.tagName) : ""; }`, &s)
+		return s
+	}
+	tb.in(`function(){ this.querySelector("form.composer .emoji-button").focus(); }`, nil)
+	tb.key("\r")
+	tb.waitFor("the picker open on the first emoji", `function(){ const a = document.activeElement; return !!a && a.getAttribute("role") === "option" && a.dataset.i === "0"; }`)
+	// Escape closes it and gives the button back; open again.
+	tb.key(kb.Escape)
+	tb.waitFor("the picker closed", `function(){ return !this.querySelector(".emoji-grid") && document.activeElement === this.querySelector(".emoji-button"); }`)
+	tb.key(" ")
+	tb.waitFor("the picker open again", `function(){ return document.activeElement?.dataset?.i === "0"; }`)
+	// 👍 is the twelfth: one row down (8), then three to the right.
+	tb.key(kb.ArrowDown)
+	for range 3 {
+		tb.key(kb.ArrowRight)
+	}
+	if f := focused(); f != "thumbs up" {
+		t.Fatalf("the arrows led to %q, want thumbs up", f)
+	}
+	tb.key("\r")
+	tb.waitFor("the emoji inserted, the composer focused", `function(){ const b = this.querySelector("form.composer textarea");
+		return b.value === "Thanks 👍" && document.activeElement === b && !this.querySelector(".emoji-grid"); }`)
+	tb.key("\r")
+	waitCustomerSees(t, cust, conv, "Thanks 👍")
 }

@@ -118,6 +118,7 @@ export interface Words {
   shortcutTaken: string;
   cannedHint: string;
   cannedHintShared: string;
+  emoji: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -236,6 +237,7 @@ export const words: Record<Lang, Words> = {
     shortcutTaken: "That shortcut is in use already.",
     cannedHint: "Type / and the shortcut in the composer to insert a reply. Shared replies are managed by supervisors and admins.",
     cannedHintShared: "Type / and the shortcut in the composer to insert a reply. Shared replies are offered to every agent.",
+    emoji: "Emoji",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -361,6 +363,7 @@ export const words: Record<Lang, Words> = {
     shortcutTaken: "该快捷词已被使用。",
     cannedHint: "在输入框中输入 / 加快捷词即可插入回复。共享回复由主管和管理员维护。",
     cannedHintShared: "在输入框中输入 / 加快捷词即可插入回复。共享回复对所有客服可用。",
+    emoji: "表情",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

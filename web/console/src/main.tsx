@@ -6,13 +6,14 @@
 
 import { Component, render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
-import { batch, computed, effect, signal } from "@preact/signals";
+import { batch, computed, effect, signal, useSignal } from "@preact/signals";
 import { ApiError, call, setCSRF, upload } from "./api";
 import type { Agent, Conversation, Message, SessionAnswer } from "./api";
 import { Live } from "./live";
 import type { Frame } from "./live";
 import { words } from "./i18n";
 import { ReportsPage } from "./reports";
+import { COLUMNS, emoji } from "./emoji";
 import type { Lang } from "./i18n";
 import { PAGE, channels, inboxPath, listKey, noFilters, place, viewStatuses, without } from "./inbox";
 import type { Filters, List, View } from "./inbox";
@@ -966,6 +967,17 @@ function ConversationPane() {
             }
           }}
         />
+        <EmojiPicker
+          onPick={(ch) => {
+            const box = boxRef.current;
+            if (!box) return;
+            const from = box.selectionStart ?? box.value.length;
+            const to = box.selectionEnd ?? from;
+            box.value = box.value.slice(0, from) + ch + box.value.slice(to);
+            box.focus();
+            box.selectionStart = box.selectionEnd = from + ch.length;
+          }}
+        />
         <label class="note-toggle">
           <input ref={noteRef} type="checkbox" /> {t.value.note}
         </label>
@@ -987,6 +999,104 @@ function ConversationPane() {
         <button type="submit" class="primary">{sending.value > 0 ? t.value.sending : t.value.send}</button>
       </form>
     </section>
+  );
+}
+
+/**
+ * EmojiPicker is a button that opens a grid of common emoji. From the keyboard: Enter or Space opens it on the
+ * first emoji, the arrows move (up and down by a row), Home and End jump, Enter or Space inserts, Escape
+ * closes; focus returns to the composer after a choice and to the button after Escape.
+ */
+function EmojiPicker(props: { onPick: (ch: string) => void }) {
+  const open = useSignal(false);
+  const at = useSignal(0);
+  const gridRef = useRef<HTMLDivElement>(null);
+  const buttonRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (open.value) gridRef.current?.querySelector<HTMLButtonElement>(`[data-i="${at.value}"]`)?.focus();
+  }, [open.value, at.value]);
+  const close = (focusButton: boolean) => {
+    open.value = false;
+    if (focusButton) buttonRef.current?.focus();
+  };
+  const pick = (i: number) => {
+    const e = emoji[i];
+    if (!e) return;
+    close(false);
+    props.onPick(e.ch);
+  };
+  const onKey = (e: KeyboardEvent) => {
+    const last = emoji.length - 1;
+    const move: Record<string, number> = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: COLUMNS, ArrowUp: -COLUMNS };
+    if (e.key in move) {
+      at.value = Math.min(last, Math.max(0, at.value + move[e.key]!));
+    } else if (e.key === "Home") {
+      at.value = 0;
+    } else if (e.key === "End") {
+      at.value = last;
+    } else if (e.key === "Escape") {
+      close(true);
+    } else if (e.key === "Tab") {
+      open.value = false;
+      return;
+    } else {
+      return;
+    }
+    e.preventDefault();
+    e.stopPropagation();
+  };
+  const name = (i: number) => (lang.value === "zh-CN" ? emoji[i]!.zh : emoji[i]!.en);
+  return (
+    <span class="emoji">
+      <button
+        ref={buttonRef}
+        type="button"
+        class="emoji-button"
+        aria-label={t.value.emoji}
+        title={t.value.emoji}
+        aria-haspopup="true"
+        aria-expanded={open.value}
+        onClick={() => {
+          at.value = 0;
+          open.value = !open.value;
+        }}
+      >
+        <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+          <circle cx="12" cy="12" r="9.5" fill="none" stroke="currentColor" stroke-width="1.8" />
+          <circle cx="8.8" cy="10" r="1.3" fill="currentColor" />
+          <circle cx="15.2" cy="10" r="1.3" fill="currentColor" />
+          <path d="M7.8 14.2c1 1.6 2.5 2.4 4.2 2.4s3.2-.8 4.2-2.4" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" />
+        </svg>
+      </button>
+      {open.value && (
+        <div
+          ref={gridRef}
+          class="emoji-grid"
+          role="listbox"
+          aria-label={t.value.emoji}
+          onKeyDown={onKey}
+          onFocusOut={(e) => {
+            const next = e.relatedTarget as Node | null;
+            if (!next || (!gridRef.current?.contains(next) && next !== buttonRef.current)) open.value = false;
+          }}
+        >
+          {emoji.map((em, i) => (
+            <button
+              type="button"
+              role="option"
+              data-i={i}
+              aria-selected={i === at.value}
+              tabIndex={i === at.value ? 0 : -1}
+              aria-label={name(i)}
+              title={name(i)}
+              onClick={() => pick(i)}
+            >
+              {em.ch}
+            </button>
+          ))}
+        </div>
+      )}
+    </span>
   );
 }
 
