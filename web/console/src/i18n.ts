@@ -119,6 +119,10 @@ export interface Words {
   cannedHint: string;
   cannedHintShared: string;
   emoji: string;
+  roles: Record<"agent" | "supervisor" | "admin", string>;
+  day: string;
+  hour: string;
+  score: string;
 }
 
 export const words: Record<Lang, Words> = {
@@ -238,6 +242,10 @@ export const words: Record<Lang, Words> = {
     cannedHint: "Type / and the shortcut in the composer to insert a reply. Shared replies are managed by supervisors and admins.",
     cannedHintShared: "Type / and the shortcut in the composer to insert a reply. Shared replies are offered to every agent.",
     emoji: "Emoji",
+    roles: { agent: "Agent", supervisor: "Supervisor", admin: "Admin" },
+    day: "Day",
+    hour: "Hour",
+    score: "Rating",
     system: (ev, m) =>
       ({
         assigned: `${m["name"] ?? ""} joined the conversation`,
@@ -364,6 +372,10 @@ export const words: Record<Lang, Words> = {
     cannedHint: "在输入框中输入 / 加快捷词即可插入回复。共享回复由主管和管理员维护。",
     cannedHintShared: "在输入框中输入 / 加快捷词即可插入回复。共享回复对所有客服可用。",
     emoji: "表情",
+    roles: { agent: "客服", supervisor: "主管", admin: "管理员" },
+    day: "日期",
+    hour: "时段",
+    score: "评分",
     system: (ev, m) =>
       ({
         assigned: `客服 ${m["name"] ?? ""} 已接入`,

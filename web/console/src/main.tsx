@@ -629,7 +629,7 @@ function Header() {
       <span class="spacer" />
       <label class="presence">
         <span class={"dot " + agent.availability} aria-hidden="true" />
-        <select aria-label="presence" value={agent.availability} onChange={(e) => void setPresence((e.currentTarget as HTMLSelectElement).value)}>
+        <select aria-label={t.value.presenceLabel} value={agent.availability} onChange={(e) => void setPresence((e.currentTarget as HTMLSelectElement).value)}>
           <option value="online">{t.value.online}</option>
           <option value="away">{t.value.away}</option>
           <option value="offline">{t.value.offline}</option>
@@ -717,7 +717,7 @@ function Inbox() {
     );
   }
   return (
-    <nav class="inbox" aria-label="conversations">
+    <nav class="inbox" aria-label={t.value.conversations}>
       <div class="tabs" role="tablist">
         {tabs.map((v) => (
           <button
@@ -844,6 +844,9 @@ function who(m: Message): string {
   return m.sender_name || (m.sender_type === "customer" ? "—" : "");
 }
 
+/** drafts holds what was typed and not sent, per conversation. */
+const drafts = new Map<string, string>();
+
 function ConversationPane() {
   const id = selected.value;
   const logRef = useRef<HTMLOListElement>(null);
@@ -857,6 +860,12 @@ function ConversationPane() {
     if (hit) hit.scrollIntoView({ block: "center" });
     else el.scrollTop = el.scrollHeight;
   }, [count, id]);
+  // Each conversation keeps its own draft: text typed for one customer never goes to the next one opened.
+  useEffect(() => {
+    const box = boxRef.current;
+    if (box && id) box.value = drafts.get(id) ?? "";
+    suggestions.value = [];
+  }, [id]);
   if (!id) return <section class="pane empty">{t.value.pick}</section>;
   const agent = me.value!;
   const conv = current.value?.id === id ? current.value : findConversation(id);
@@ -866,6 +875,7 @@ function ConversationPane() {
     const box = boxRef.current;
     if (!box) return;
     box.value = c.body;
+    drafts.set(id, c.body);
     suggestions.value = [];
     box.focus();
   };
@@ -875,6 +885,7 @@ function ConversationPane() {
     const body = box.value.trim();
     if (!body) return;
     box.value = "";
+    drafts.delete(id);
     // Some input paths still deliver the Enter's line break after the keydown was handled: drop it.
     requestAnimationFrame(() => {
       if (box.value.trim() === "") box.value = "";
@@ -952,7 +963,9 @@ function ConversationPane() {
           aria-label={t.value.replyPlaceholder}
           onInput={(e) => {
             live.typing(id);
-            suggest((e.currentTarget as HTMLTextAreaElement).value);
+            const text = (e.currentTarget as HTMLTextAreaElement).value;
+            drafts.set(id, text);
+            suggest(text);
           }}
           onKeyDown={(e) => {
             const first = suggestions.value[0];
@@ -974,6 +987,7 @@ function ConversationPane() {
             const from = box.selectionStart ?? box.value.length;
             const to = box.selectionEnd ?? from;
             box.value = box.value.slice(0, from) + ch + box.value.slice(to);
+            drafts.set(id, box.value);
             box.focus();
             box.selectionStart = box.selectionEnd = from + ch.length;
           }}
@@ -1143,7 +1157,7 @@ function CustomerPanel() {
   const rows: [string, string | undefined][] = [
     [t.value.email, p.customer.email],
     [t.value.phone, p.customer.phone],
-    [t.value.channel, p.channel],
+    [t.value.channel, t.value.channels[p.channel] ?? p.channel],
     [t.value.page, ctx["page_url"]],
     [t.value.browser, ctx["user_agent"]],
     [t.value.location, ctx["location"]],
@@ -1226,6 +1240,8 @@ async function adminSave(method: string, path: string, body: unknown): Promise<b
   }
 }
 
+const roles = ["agent", "supervisor", "admin"] as const;
+
 function num(form: FormData, name: string): number {
   return Number(form.get(name) ?? 0) || 0;
 }
@@ -1253,9 +1269,9 @@ function AdminPage() {
                 <td>{a.email}</td>
                 <td>
                   <select name="role" value={a.role} form={"f-" + a.id}>
-                    <option value="agent">agent</option>
-                    <option value="supervisor">supervisor</option>
-                    <option value="admin">admin</option>
+                    {roles.map((r) => (
+                      <option value={r}>{t.value.roles[r]}</option>
+                    ))}
                   </select>
                 </td>
                 <td><input name="capacity" type="number" min={0} max={1000} value={a.capacity} form={"f-" + a.id} /></td>
@@ -1313,9 +1329,9 @@ function AdminPage() {
           <input name="email" type="email" placeholder={t.value.email} aria-label={t.value.email} required />
           <input name="password" type="password" placeholder={t.value.password} aria-label={t.value.password} minLength={10} maxLength={72} required autocomplete="new-password" />
           <select name="role" aria-label={t.value.role}>
-            <option value="agent">agent</option>
-            <option value="supervisor">supervisor</option>
-            <option value="admin">admin</option>
+            {roles.map((r) => (
+              <option value={r}>{t.value.roles[r]}</option>
+            ))}
           </select>
           <label>
             {t.value.capacity} <input name="capacity" type="number" min={0} max={1000} defaultValue="5" />

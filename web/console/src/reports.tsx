@@ -53,7 +53,7 @@ async function load(): Promise<void> {
   live.value = s;
 }
 
-function Chart(props: { title: string; labels: string[]; series: { label: string; values: number[] }[]; bars?: boolean }) {
+function Chart(props: { title: string; xLabel: string; labels: string[]; series: { label: string; values: number[] }[]; bars?: boolean }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -66,7 +66,7 @@ function Chart(props: { title: string; labels: string[]; series: { label: string
       scales: { x: { time: false } },
       axes: [{ values: (_u, ticks) => ticks.map((i) => props.labels[i] ?? "") }, {}],
       series: [
-        {},
+        { label: props.xLabel, value: (_u, v) => (v == null ? "--" : (props.labels[v] ?? "--")) },
         ...props.series.map((s, i) => ({
           label: s.label,
           stroke: colors[i % colors.length],
@@ -77,7 +77,7 @@ function Chart(props: { title: string; labels: string[]; series: { label: string
     };
     const plot = new uPlot(opts, [xs, ...props.series.map((s) => s.values)], el);
     return () => plot.destroy();
-  }, [props.labels.join(","), JSON.stringify(props.series)]);
+  }, [props.xLabel, props.labels.join(","), JSON.stringify(props.series)]);
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
@@ -132,7 +132,7 @@ export function ReportsPage(props: { t: Words }) {
             <tbody>
               {s.agents.map((a) => (
                 <tr data-agent-id={a.id}>
-                  <td>{a.name}</td><td>{a.presence}</td><td>{a.slots_used} / {a.capacity}</td>
+                  <td>{a.name}</td><td>{({ online: t.online, away: t.away, offline: t.offline } as Record<string, string>)[a.presence] ?? a.presence}</td><td>{a.slots_used} / {a.capacity}</td>
                 </tr>
               ))}
             </tbody>
@@ -147,11 +147,12 @@ export function ReportsPage(props: { t: Words }) {
             <dt>{t.resolution}</dt><dd>{r.resolution_s.count ? `${minutes(r.resolution_s.median)} / ${minutes(r.resolution_s.p90)}` : "—"}</dd>
             <dt>{t.csat}</dt><dd>{r.csat_average ? r.csat_average.toFixed(2) : "—"}</dd>
           </dl>
-          <Chart title={t.perDay} labels={r.days.map((d) => d.slice(5))} series={[{ label: t.conversations, values: r.per_day }]} />
-          <Chart title={t.perHour} labels={r.per_hour.map((_, h) => String(h))} series={[{ label: t.conversations, values: r.per_hour }]} bars />
-          <Chart title={t.csatDistribution} labels={["1", "2", "3", "4", "5"]} series={[{ label: t.csat, values: r.csat }]} bars />
+          <Chart title={t.perDay} xLabel={t.day} labels={r.days.map((d) => d.slice(5))} series={[{ label: t.conversations, values: r.per_day }]} />
+          <Chart title={t.perHour} xLabel={t.hour} labels={r.per_hour.map((_, h) => String(h))} series={[{ label: t.conversations, values: r.per_hour }]} bars />
+          <Chart title={t.csatDistribution} xLabel={t.score} labels={["1", "2", "3", "4", "5"]} series={[{ label: t.csat, values: r.csat }]} bars />
           <Chart
             title={t.agentLoad}
+            xLabel={t.day}
             labels={r.days.map((d) => d.slice(5))}
             series={Object.entries(r.agent_load).map(([id, v]) => ({ label: r.agent_names[id] ?? id, values: v }))}
           />
