@@ -94,8 +94,15 @@ func (d *Database) Open() (*sql.DB, error) {
 }
 
 // ReadStored reads what the database holds of convs: each conversation's head, the count and range of its
-// messages, and the client message ids of the messages after seq from.
+// messages, and the client message ids of the messages after seq from. It reads in one read-only transaction,
+// one snapshot: an overloaded server may still be committing the backlog of a run when the check starts, and
+// heads read before a commit with rows counted after it would look like a hole in the database.
 func ReadStored(ctx context.Context, db *sql.DB, convs []string, from uint64) (map[string]*StoredConv, error) {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin the check's read: %w", err)
+	}
+	defer tx.Rollback()
 	out := make(map[string]*StoredConv, len(convs))
 	for start := 0; start < len(convs); start += 500 {
 		chunk := convs[start:min(start+500, len(convs))]
@@ -105,7 +112,7 @@ func ReadStored(ctx context.Context, db *sql.DB, convs []string, from uint64) (m
 			out[c] = &StoredConv{Keys: map[uint64]string{}}
 		}
 		in := strings.Repeat("?, ", len(chunk)-1) + "?"
-		rows, err := db.QueryContext(ctx, "SELECT id, last_seq FROM conversations WHERE id IN ("+in+")", args...)
+		rows, err := tx.QueryContext(ctx, "SELECT id, last_seq FROM conversations WHERE id IN ("+in+")", args...)
 		if err != nil {
 			return nil, fmt.Errorf("read conversations: %w", err)
 		}
@@ -119,7 +126,7 @@ func ReadStored(ctx context.Context, db *sql.DB, convs []string, from uint64) (m
 			out[id].Head = head
 		}
 		rows.Close()
-		rows, err = db.QueryContext(ctx, "SELECT conversation_id, COUNT(*), MIN(seq), MAX(seq) FROM messages WHERE conversation_id IN ("+in+") GROUP BY conversation_id", args...)
+		rows, err = tx.QueryContext(ctx, "SELECT conversation_id, COUNT(*), MIN(seq), MAX(seq) FROM messages WHERE conversation_id IN ("+in+") GROUP BY conversation_id", args...)
 		if err != nil {
 			return nil, fmt.Errorf("count messages: %w", err)
 		}
@@ -134,7 +141,7 @@ func ReadStored(ctx context.Context, db *sql.DB, convs []string, from uint64) (m
 			sc.Count, sc.Min, sc.Max = n, lo, hi
 		}
 		rows.Close()
-		rows, err = db.QueryContext(ctx, "SELECT conversation_id, seq, client_msg_id FROM messages WHERE conversation_id IN ("+in+") AND seq > ?", append(args, from)...)
+		rows, err = tx.QueryContext(ctx, "SELECT conversation_id, seq, client_msg_id FROM messages WHERE conversation_id IN ("+in+") AND seq > ?", append(args, from)...)
 		if err != nil {
 			return nil, fmt.Errorf("read messages: %w", err)
 		}

@@ -55,8 +55,9 @@ type Store struct {
 	// waits for, or makes wait, the single writer of the messages; it is derived data, rebuilt from the messages
 	// when lost, so it syncs NORMAL. MySQL: the shared pool.
 	srch    *sql.DB
-	r       *sql.DB    // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
-	rc, wc  *stmtCache // prepared statements of r and of w (one cache on MySQL, where they are one pool)
+	r       *sql.DB       // reads. SQLite: a separate query-only pool. MySQL: the same pool as w.
+	ckpt    *checkpointer // SQLite: folds the WAL into the database file beside the writer
+	rc, wc  *stmtCache    // prepared statements of r and of w (one cache on MySQL, where they are one pool)
 	d       dialect
 	log     *slog.Logger
 	now     func() time.Time
@@ -151,7 +152,9 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
 	// One writer connection with BEGIN IMMEDIATE: SQLite admits one writer at a time anyway, and immediate
 	// transactions take the write lock up front, so read-then-write never fails with "database is locked".
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate")
+	// wal_autocheckpoint(8192): the checkpointer copies the log into the database file beside the writer;
+	// the writer's own checkpoint, past 32 MiB of log, finds most of it copied already (see checkpoint.go).
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=wal_autocheckpoint(8192)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
 	}
@@ -167,7 +170,16 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	r.SetConnMaxLifetime(0)
+	ck, err := sql.Open("sqlite", "file:"+path+"?"+common)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return err
+	}
+	ck.SetMaxOpenConns(1)
+	ck.SetConnMaxLifetime(0)
 	s.w, s.r, s.d = w, r, sqliteDialect{}
+	s.ckpt = startCheckpointer(ck, s.log)
 	s.rc, s.wc = newStmtCache(r, true), newStmtCache(w, false)
 	if err := s.openSearchSQLite(ctx, filepath.Join(filepath.Dir(path), "search.db")); err != nil {
 		s.Close()
@@ -494,6 +506,7 @@ func (s *Store) Close() error {
 		if s.r != nil && s.r != s.w {
 			err = errors.Join(err, s.r.Close())
 		}
+		s.ckpt.stop()
 		if s.w != nil {
 			if s.d != nil && s.d.name() == "sqlite" {
 				// Fold the WAL back into the main file so a copied data directory is self-contained.
