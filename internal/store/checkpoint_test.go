@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestCheckpointerFoldsTheLog: the writer checkpoints only past 8,192 log pages, so when a few hundred pages of
+// TestCheckpointerFoldsTheLog: the writer checkpoints only past 2,048 log pages, so when a few hundred pages of
 // writes reach the database file itself, the background checkpointer put them there — off the commit path.
 func TestCheckpointerFoldsTheLog(t *testing.T) {
 	s := openForPlans(t, "sqlite")

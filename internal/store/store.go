@@ -152,9 +152,9 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
 	// One writer connection with BEGIN IMMEDIATE: SQLite admits one writer at a time anyway, and immediate
 	// transactions take the write lock up front, so read-then-write never fails with "database is locked".
-	// wal_autocheckpoint(8192): the checkpointer copies the log into the database file beside the writer;
-	// the writer's own checkpoint, past 32 MiB of log, finds most of it copied already (see checkpoint.go).
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=wal_autocheckpoint(8192)&_pragma=journal_size_limit(67108864)")
+	// wal_autocheckpoint(2048): the checkpointer copies the log into the database file beside the writer;
+	// the writer's own checkpoint, past 8 MiB of log, finds most of it copied already (see checkpoint.go).
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=wal_autocheckpoint(2048)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
 	}
