@@ -15,8 +15,9 @@ import (
 // A PASSIVE checkpoint never blocks the writer or the readers. It cannot, though, end the log: SQLite starts
 // the log again from its beginning only after a checkpoint copied every frame, and under a steady load the
 // writer appends while this connection copies. So the writer keeps an automatic checkpoint, at 2,048 pages
-// (8 MiB; larger, the log made the readers read more pages from it instead of the mapped database file): when it runs, the frames before the last background pass are copied already, it copies the few
-// after them, and the log restarts. journal_size_limit trims the file back after a restart.
+// (8 MiB; a larger log sends more of the readers' page reads to it instead of the mapped database file):
+// when it runs, the frames before the last background pass are copied already, it copies the few after
+// them, and the log restarts. journal_size_limit trims the file back after a restart.
 type checkpointer struct {
 	db     *sql.DB
 	log    *slog.Logger
