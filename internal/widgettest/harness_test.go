@@ -251,13 +251,19 @@ func (tb *tab) waitText(s string) {
 	tb.waitFor(fmt.Sprintf("the panel to show %q", s), `function(s){ const p = this.querySelector(".panel"); return !!p && p.textContent.includes(s); }`, s)
 }
 
-// click clicks the centre of the first element matching sel with real mouse events, as a person would.
+// click clicks the centre of the first element matching sel with real mouse events, as a person would. It
+// waits until the element is what the pointer would hit there, in two reads a frame apart, so a layout
+// still settling (data arriving above the element) does not send the click elsewhere.
 func (tb *tab) click(sel string) {
 	tb.t.Helper()
 	var r struct{ X, Y float64 }
-	tb.waitFor("a visible "+sel, `function(sel){ const e = this.querySelector(sel); if (!e) return false;
-		e.scrollIntoView({block: "nearest"}); const b = e.getBoundingClientRect(); return b.width > 0 && b.height > 0; }`, sel)
-	tb.in(`function(sel){ const b = this.querySelector(sel).getBoundingClientRect(); return {X: b.x + b.width/2, Y: b.y + b.height/2}; }`, &r, sel)
+	at := `function(sel){ const e = this.querySelector(sel); if (!e) return null;
+		e.scrollIntoView({block: "nearest"}); const b = e.getBoundingClientRect(); if (b.width === 0 || b.height === 0) return null;
+		const x = b.x + b.width/2, y = b.y + b.height/2, hit = (this.elementFromPoint ? this : document).elementFromPoint(x, y);
+		return hit && (hit === e || e.contains(hit)) ? {X: x, Y: y} : null; }`
+	tb.waitFor("a visible "+sel, `function(sel){ return new Promise((done) => { const a = (`+at+`).call(this, sel);
+		requestAnimationFrame(() => requestAnimationFrame(() => { const b = (`+at+`).call(this, sel); done(!!a && !!b && a.X === b.X && a.Y === b.Y); })); }); }`, sel)
+	tb.in(`function(sel){ return (`+at+`).call(this, sel) || {X: 0, Y: 0}; }`, &r, sel)
 	tb.call(func(ctx context.Context) error { return chromedp.Do(ctx, chromedp.MouseClickXY(r.X, r.Y)) })
 }
 

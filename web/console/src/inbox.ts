@@ -95,7 +95,8 @@ export function compare(v: View, a: Conversation, b: Conversation): number {
 
 /**
  * place puts the current state of c into l: removed when it no longer belongs, else at its place in the
- * order. An entry that sorts after the last one loaded of a list with more pages is left to those pages.
+ * order. An entry that sorts after the last one loaded of a list with more pages is left to those pages
+ * (but the last entry, updated where it is, stays).
  * It returns l itself when nothing changed, so a list untouched by an event renders nothing again.
  */
 export function place(l: List, c: Conversation, me: Viewer): List {
@@ -109,7 +110,12 @@ export function place(l: List, c: Conversation, me: Viewer): List {
     if (compare(l.view, rest[mid]!, c) <= 0) lo = mid + 1;
     else hi = mid;
   }
-  if (lo === rest.length && l.more) return at < 0 ? l : { ...l, items: rest };
+  if (lo === rest.length && l.more) {
+    // c sorts after every other entry loaded: it may belong to a page not loaded yet. The last entry itself
+    // stays there unless it moved later (placing each entry of a page in turn must not eat the list's end).
+    const was = at >= 0 ? l.items[at] : undefined;
+    if (!(at === rest.length && was && compare(l.view, c, was) <= 0)) return at < 0 ? l : { ...l, items: rest };
+  }
   if (lo === at && l.items[at] === c) return l;
   return { ...l, items: [...rest.slice(0, lo), c, ...rest.slice(lo)] };
 }

@@ -120,6 +120,38 @@ effect(() => {
 
 /** known holds the latest state seen of every conversation of the lists (and of those that left them). */
 const known = new Map<string, Conversation>();
+// A page read before an event was applied must not undo it when it arrives after: every change applied
+// gets a tick, and a page keeps the state of the conversations changed since its read began.
+let tick = 0;
+const touched = new Map<string, number>();
+
+/** settle applies to l what changed since the tick a read of it began. */
+function settle(l: List, since: number, agent: Agent): List {
+  for (const [id, at] of touched) {
+    if (at <= since) continue;
+    const c = known.get(id);
+    l = c ? place(l, c, agent) : without(l, id);
+  }
+  return l;
+}
+
+/**
+ * remember records the conversations of a page read since the tick given. One changed meanwhile keeps the
+ * later state applied already (or stays gone when it was dropped): the page answers with that state.
+ */
+function remember(cs: Conversation[], since: number): Conversation[] {
+  const out: Conversation[] = [];
+  for (const c of cs) {
+    if ((touched.get(c.id) ?? 0) <= since) {
+      known.set(c.id, c);
+      out.push(c);
+      continue;
+    }
+    const later = known.get(c.id);
+    if (later) out.push(later);
+  }
+  return out;
+}
 /** current is the state of the conversation shown, whether or not a list holds it. */
 const current = signal<Conversation | null>(null);
 
@@ -136,6 +168,7 @@ function upsert(cs: Conversation[]): void {
   let changed = false;
   for (const c of cs) {
     known.set(c.id, c);
+    touched.set(c.id, ++tick);
     for (const [k, l] of next) {
       const placed = place(l, c, agent);
       if (placed !== l) {
@@ -154,6 +187,7 @@ function upsert(cs: Conversation[]): void {
 /** drop removes a conversation the agent may no longer see from every list. */
 function drop(id: string): void {
   known.delete(id);
+  touched.set(id, ++tick);
   const next = new Map(lists.value);
   for (const [k, l] of next) next.set(k, without(l, id));
   lists.value = next;
@@ -166,11 +200,14 @@ interface InboxAnswer {
 }
 
 /**
- * loadList reads the first page of a list. "replace" starts the list afresh (a new list, or after a reset or
- * a gap); "merge" applies the page to the lists kept, keeping every page loaded (after a reconnect).
+ * loadList reads the first page of a list. A list not kept yet starts with it; a list kept already (read
+ * twice at once, or after a reconnect) gets the page merged in, keeping every page loaded; reload (after a
+ * reset or a gap) starts the list afresh whatever it held. A list no longer wanted when the page arrives is
+ * left out.
  */
-async function loadList(v: View, f: Filters, mode: "replace" | "merge", reload = false): Promise<void> {
+async function loadList(v: View, f: Filters, reload = false): Promise<void> {
   const key = listKey(v, f);
+  const since = tick;
   let r: InboxAnswer;
   try {
     r = await call<InboxAnswer>("GET", inboxPath(v, f));
@@ -178,15 +215,16 @@ async function loadList(v: View, f: Filters, mode: "replace" | "merge", reload =
     if (e instanceof ApiError && e.status === 401) logout();
     return;
   }
-  if (!me.value) return;
+  const agent = me.value;
+  if (!agent) return;
   live.followStreams(r.heads, r.epoch, reload);
-  if (mode === "merge" && lists.value.has(key)) {
-    upsert(r.conversations);
+  if (!wantedLists().some(([wv, wf]) => listKey(wv, wf) === key)) return;
+  if (lists.value.has(key) && !reload) {
+    upsert(remember(r.conversations, since));
     return;
   }
-  for (const c of r.conversations) known.set(c.id, c);
   const next = new Map(lists.value);
-  next.set(key, { view: v, filters: f, items: r.conversations, more: r.conversations.length >= PAGE });
+  next.set(key, settle({ view: v, filters: f, items: remember(r.conversations, since), more: r.conversations.length >= PAGE }, since, agent));
   lists.value = next;
 }
 
@@ -196,17 +234,19 @@ async function showLists(): Promise<void> {
   const keys = new Set(wanted.map(([v, f]) => listKey(v, f)));
   const next = new Map([...lists.value].filter(([k]) => keys.has(k)));
   if (next.size !== lists.value.size) lists.value = next;
-  await Promise.all(wanted.filter(([v, f]) => !lists.value.has(listKey(v, f))).map(([v, f]) => loadList(v, f, "replace")));
+  const missing = new Map(wanted.filter(([v, f]) => !lists.value.has(listKey(v, f))).map(([v, f]) => [listKey(v, f), [v, f] as const]));
+  await Promise.all([...missing.values()].map(([v, f]) => loadList(v, f)));
 }
 
 /** reloadLists reads every list kept afresh: after a reset or a gap the events cannot tell what changed. */
 async function reloadLists(): Promise<void> {
   known.clear();
+  touched.clear();
   const seen = new Set<string>();
   await Promise.all(
     wantedLists()
       .filter(([v, f]) => !seen.has(listKey(v, f)) && !!seen.add(listKey(v, f)))
-      .map(([v, f]) => loadList(v, f, "replace", true)),
+      .map(([v, f]) => loadList(v, f, true)),
   );
 }
 
@@ -216,7 +256,7 @@ async function catchUpLists(): Promise<void> {
   await Promise.all(
     wantedLists()
       .filter(([v, f]) => !seen.has(listKey(v, f)) && !!seen.add(listKey(v, f)))
-      .map(([v, f]) => loadList(v, f, "merge")),
+      .map(([v, f]) => loadList(v, f)),
   );
 }
 
@@ -288,14 +328,15 @@ async function loadMore(): Promise<void> {
   const last = l?.items[l.items.length - 1];
   if (!l || !last) return;
   const key = listKey(l.view, l.filters);
+  const since = tick;
   const r = await call<InboxAnswer>("GET", inboxPath(l.view, l.filters, last));
   const cur = lists.value.get(key);
-  if (!cur) return;
+  const agent = me.value;
+  if (!cur || !agent) return;
   const seen = new Set(cur.items.map((c) => c.id));
-  const fresh = r.conversations.filter((c) => !seen.has(c.id));
-  for (const c of fresh) known.set(c.id, c);
+  const page = remember(r.conversations, since).filter((c) => !seen.has(c.id));
   const next = new Map(lists.value);
-  next.set(key, { ...cur, items: [...cur.items, ...fresh], more: r.conversations.length >= PAGE });
+  next.set(key, settle({ ...cur, items: [...cur.items, ...page], more: r.conversations.length >= PAGE }, since, agent));
   lists.value = next;
 }
 
@@ -465,6 +506,7 @@ function logout(): void {
   void call("POST", "/api/v1/auth/logout").catch(() => {});
   live.stop();
   known.clear();
+  touched.clear();
   batch(() => {
     me.value = null;
     selected.value = null;
@@ -1103,7 +1145,9 @@ function EmojiPicker(props: { onPick: (ch: string) => void }) {
               tabIndex={i === at.value ? 0 : -1}
               aria-label={name(i)}
               title={name(i)}
-              onClick={() => pick(i)}
+              // A click from the keyboard (Enter, Space: detail 0) takes the choice the arrows made, even when
+              // the focus has not caught up with a fast typist yet; a mouse click takes the emoji clicked.
+              onClick={(e) => pick(e.detail === 0 ? at.value : i)}
             >
               {em.ch}
             </button>
