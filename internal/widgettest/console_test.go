@@ -698,3 +698,120 @@ func TestConsoleAdminAgentsAndCanned(t *testing.T) {
 		t.Fatalf("Cara's own reply: %+v", r)
 	}
 }
+
+// The site form: an admin sets the pre-chat form (a required email, a department), business hours with a
+// lunch break, a holiday and a closed message, and a queue limit; the site holds exactly that at once, the
+// chat page shows the new form without a restart, and the change is audited. A wrong time zone is refused
+// with the server's reason and changes nothing. A new site gets its own key and form.
+func TestConsoleAdminSite(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	browser := testenv.Browser(t, "window-size", "1280,1400")
+	admin := consoleLogin(t, browser, n.URL, "admin@example.com")
+	admin.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "Admin").click(); }`, nil)
+	form := `form.site[data-site="` + n.SiteKey + `"] `
+	admin.waitFor("the site form", `function(sel){ return !!this.querySelector(sel + "input[name=time_zone]"); }`, form)
+	set := func(name, value string) {
+		t.Helper()
+		admin.in(`function(sel, name, v){ const e = this.querySelector(sel + '[name="' + name + '"]'); e.value = v; e.dispatchEvent(new Event("input", {bubbles: true})); }`,
+			nil, form, name, value)
+	}
+	// Real clicks for the choices.
+	admin.click(form + "input[name=prechat]")
+	admin.click(form + "input[name=ask_email]")
+	admin.click(form + "input[name=require_email]")
+	admin.click(form + `input[name="dept_` + n.TeamID + `"]`)
+	set("dept_name_"+n.TeamID, "售后 After-sales")
+	admin.click(form + "input[name=hours]")
+	set("time_zone", "Asia/Shanghai")
+	for _, d := range []string{"1", "2", "3", "4", "5"} { // Monday to Friday, 09:00–12:00 and 13:30–18:00
+		admin.click(form + "input[name=day" + d + "]")
+		set("close"+d+"_0", "12:00")
+		set("open"+d+"_1", "13:30")
+		set("close"+d+"_1", "18:00")
+	}
+	set("holidays", "2026-10-01\n2026-10-02")
+	set("closed_message", "我们下班了，请留言。")
+	set("max_queue_length", "5")
+	admin.in(`function(sel){ this.querySelector(sel + "fieldset.prechat").scrollIntoView(); }`, nil, form)
+	admin.screenshot("console-en-site")
+	admin.click(form + "button[type=submit]")
+	admin.waitFor("saved", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent === "Saved."; }`)
+
+	site, err := n.App.Store.SiteByKey(ctx, n.SiteKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := site.Settings
+	wantDays := []chat.OpenDays{}
+	for d := 1; d <= 5; d++ {
+		wantDays = append(wantDays, chat.OpenDays{Weekday: d, Open: "09:00", Close: "12:00"}, chat.OpenDays{Weekday: d, Open: "13:30", Close: "18:00"})
+	}
+	bh := s.Routing.BusinessHours
+	switch {
+	case !s.PreChat.Enabled || len(s.PreChat.Fields) != 1 || s.PreChat.Fields[0] != (chat.PreChatField{Name: "email", Required: true}):
+		t.Fatalf("pre-chat fields: %+v", s.PreChat)
+	case len(s.PreChat.Departments) != 1 || s.PreChat.Departments[0] != (chat.Department{TeamID: n.TeamID, Name: "售后 After-sales"}):
+		t.Fatalf("departments: %+v", s.PreChat.Departments)
+	case !bh.Enabled || bh.TimeZone != "Asia/Shanghai" || fmt.Sprint(bh.Days) != fmt.Sprint(wantDays):
+		t.Fatalf("business hours: %+v", bh)
+	case fmt.Sprint(bh.Holidays) != "[2026-10-01 2026-10-02]" || bh.ClosedMsg != "我们下班了，请留言。":
+		t.Fatalf("holidays and closed message: %+v", bh)
+	case s.Routing.MaxQueueLength != 5:
+		t.Fatalf("routing: %+v", s.Routing)
+	}
+	// The chat page asks for the email and offers the department, without a restart.
+	cust := newTab(t, browser, nil)
+	cust.navigate(n.URL + "/chat/" + n.SiteKey)
+	cust.attach("parley-chat")
+	cust.waitFor("the new pre-chat form", `function(){ const s = this.querySelector("form.prechat select[name=department]");
+		return !!this.querySelector("form.prechat input[name=email][required]") && !!s && [...s.options].some(o => o.textContent === "售后 After-sales"); }`)
+	var audit struct {
+		Entries []chat.AuditEntry `json:"entries"`
+	}
+	if _, err := n.Admin.Do(ctx, http.MethodGet, "/api/v1/audit?limit=20", nil, &audit); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(audit.Entries, func(e chat.AuditEntry) bool { return e.Action == "site.update" && e.TargetID == site.ID }) {
+		t.Fatalf("no site.update in the audit log: %+v", audit.Entries)
+	}
+
+	// The form read back, in Chinese.
+	admin.waitFor("the form read back", `function(sel){ return this.querySelector(sel + "input[name=time_zone]").value === "Asia/Shanghai"; }`, form)
+	admin.in(`function(){ [...this.querySelectorAll("header.top button")].find(b => b.textContent === "中文").click(); }`, nil)
+	admin.waitFor("the form in Chinese", `function(sel){ const l = this.querySelector(sel + "fieldset.hours legend"); return !!l && l.textContent === "工作时间"; }`, form)
+	admin.in(`function(sel){ this.querySelector(sel + "fieldset.prechat").scrollIntoView(); }`, nil, form)
+	admin.screenshot("console-zh-site")
+
+	// A time zone that does not exist: the reason is shown, nothing changes (the form keeps the admin's input).
+	set("time_zone", "Mars/Olympus")
+	set("max_queue_length", "9")
+	admin.click(form + "button[type=submit]")
+	admin.waitFor("the refusal", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent.includes("Mars/Olympus"); }`)
+	if after, err := n.App.Store.SiteByKey(ctx, n.SiteKey); err != nil || after.Settings.Routing.MaxQueueLength != 5 || after.Settings.Routing.BusinessHours.TimeZone != "Asia/Shanghai" {
+		t.Fatalf("a refused change changed the site: %+v %v", after, err)
+	}
+
+	// A new site: its own form with its own key and embed code.
+	admin.fill("form.new-site input[name=name]", "Second shop 二店")
+	admin.click("form.new-site button[type=submit]")
+	admin.waitFor("the new site's form", `function(){ return [...this.querySelectorAll("form.site h3")].some(h => h.textContent.startsWith("Second shop 二店")); }`)
+	sites, err := n.App.Store.Sites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second *chat.Site
+	for _, st := range sites {
+		if st.Name == "Second shop 二店" {
+			second = st
+		}
+	}
+	if second == nil || second.WidgetKey == n.SiteKey || second.DefaultTeamID != n.TeamID {
+		t.Fatalf("the new site: %+v", second)
+	}
+	var snippet string
+	admin.in(`function(k){ return this.querySelector('form.site[data-site="' + k + '"] .snippet').value; }`, &snippet, second.WidgetKey)
+	if !strings.Contains(snippet, `data-site="`+second.WidgetKey+`"`) || !strings.Contains(snippet, "/widget.js") {
+		t.Fatalf("embed code %q", snippet)
+	}
+}

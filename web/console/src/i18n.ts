@@ -78,6 +78,33 @@ export interface Words {
   maxWait: string;
   autoClose: string;
   requeue: string;
+  siteBasics: string;
+  defaultTeam: string;
+  embed: string;
+  widgetLook: string;
+  position: string;
+  positionRight: string;
+  positionLeft: string;
+  widgetLanguage: string;
+  browserLanguage: string;
+  preChat: string;
+  preChatOn: string;
+  profileField: Record<"name" | "email" | "phone", string>;
+  required: string;
+  departmentsHint: string;
+  departmentName: string;
+  businessHours: string;
+  hoursOn: string;
+  timeZone: string;
+  weekdays: string[];
+  opens: string;
+  closes: string;
+  holidays: string;
+  closedMessage: string;
+  routingQueue: string;
+  reopenWindow: string;
+  reopenNever: string;
+  addSite: string;
   reports: string;
   range: string;
   last7: string;
@@ -201,6 +228,33 @@ export const words: Record<Lang, Words> = {
     maxWait: "Max wait (s, 0 = none)",
     autoClose: "Auto-close after (s, 0 = never)",
     requeue: "Requeue when the agent goes offline",
+    siteBasics: "Site",
+    defaultTeam: "Team that answers",
+    embed: "Embed code (paste before </body>)",
+    widgetLook: "Widget",
+    position: "Position",
+    positionRight: "Bottom right",
+    positionLeft: "Bottom left",
+    widgetLanguage: "Language",
+    browserLanguage: "The visitor's browser",
+    preChat: "Pre-chat form",
+    preChatOn: "Ask before the conversation starts",
+    profileField: { name: "Name", email: "Email", phone: "Phone" },
+    required: "required",
+    departmentsHint: "Departments the customer chooses between (each routes to its team; none: the site's team).",
+    departmentName: "Name shown to the customer",
+    businessHours: "Business hours",
+    hoursOn: "Outside these hours, ask new customers to leave a message",
+    timeZone: "Time zone",
+    weekdays: ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+    opens: "opens",
+    closes: "closes",
+    holidays: "Closed on (dates, one per line)",
+    closedMessage: "Message outside business hours",
+    routingQueue: "Routing and queue",
+    reopenWindow: "A customer's message reopens a closed conversation within (s, 0 = one day)",
+    reopenNever: "Never reopen",
+    addSite: "Add site",
     reports: "Reports",
     range: "Range",
     last7: "Last 7 days",
@@ -331,6 +385,33 @@ export const words: Record<Lang, Words> = {
     maxWait: "最长等待（秒，0 为不限）",
     autoClose: "无消息自动结束（秒，0 为从不）",
     requeue: "客服离线时会话重新排队",
+    siteBasics: "站点",
+    defaultTeam: "接待团队",
+    embed: "嵌入代码（粘贴到 </body> 之前）",
+    widgetLook: "聊天窗口",
+    position: "位置",
+    positionRight: "右下角",
+    positionLeft: "左下角",
+    widgetLanguage: "语言",
+    browserLanguage: "跟随访客浏览器",
+    preChat: "咨询前表单",
+    preChatOn: "开始会话前先填写",
+    profileField: { name: "姓名", email: "邮箱", phone: "电话" },
+    required: "必填",
+    departmentsHint: "客户可选择的部门（各自分配给对应团队；不选则由站点团队接待）。",
+    departmentName: "客户看到的名称",
+    businessHours: "工作时间",
+    hoursOn: "非工作时间请新客户留言",
+    timeZone: "时区",
+    weekdays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
+    opens: "开始",
+    closes: "结束",
+    holidays: "休息日（日期，每行一个）",
+    closedMessage: "非工作时间提示语",
+    routingQueue: "分配与排队",
+    reopenWindow: "会话关闭后多久内客户留言会重新打开（秒，0 为一天）",
+    reopenNever: "从不重新打开",
+    addSite: "添加站点",
     reports: "报表",
     range: "时间范围",
     last7: "最近 7 天",

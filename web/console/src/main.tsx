@@ -14,6 +14,8 @@ import type { Frame } from "./live";
 import { words } from "./i18n";
 import { ReportsPage } from "./reports";
 import { COLUMNS, emoji } from "./emoji";
+import { NewSiteForm, SiteForm, siteKey } from "./sites";
+import type { AdminSite } from "./sites";
 import type { Lang } from "./i18n";
 import { PAGE, channels, inboxPath, listKey, noFilters, place, viewStatuses, without } from "./inbox";
 import type { Filters, List, View } from "./inbox";
@@ -1245,13 +1247,6 @@ interface AdminAgent extends Agent {
   weight: number;
   disabled: boolean;
 }
-interface AdminSite {
-  id: string;
-  name: string;
-  widget_key: string;
-  allowed_origins: string[];
-  settings: { color?: string; greeting?: string; routing?: Record<string, unknown> } & Record<string, unknown>;
-}
 const adminAgents = signal<AdminAgent[]>([]);
 const adminTeams = signal<{ id: string; name: string }[]>([]);
 const adminSites = signal<AdminSite[]>([]);
@@ -1408,46 +1403,10 @@ function AdminPage() {
       </section>
       <section>
         <h2>{t.value.sites}</h2>
-        {adminSites.value.map((st) => {
-          const r = (st.settings.routing ?? {}) as Record<string, number | boolean>;
-          return (
-            <form
-              class="site"
-              data-site={st.widget_key}
-              onSubmit={(e) => {
-                e.preventDefault();
-                const f = new FormData(e.currentTarget as HTMLFormElement);
-                void adminSave("PATCH", `/api/v1/sites/${st.id}`, {
-                  allowed_origins: String(f.get("origins") ?? "").split(/\s+/).filter(Boolean),
-                  settings: {
-                    ...st.settings,
-                    color: String(f.get("color") ?? ""),
-                    greeting: String(f.get("greeting") ?? ""),
-                    routing: {
-                      ...r,
-                      offer_timeout_s: num(f, "offer_timeout_s"),
-                      max_queue_length: num(f, "max_queue_length"),
-                      max_wait_s: num(f, "max_wait_s"),
-                      auto_close_after_s: num(f, "auto_close_after_s"),
-                      requeue_on_agent_offline: f.get("requeue") === "on",
-                    },
-                  },
-                });
-              }}
-            >
-              <h3>{st.name} <code>{st.widget_key}</code></h3>
-              <label>{t.value.greeting}<input name="greeting" value={st.settings.greeting ?? ""} maxLength={500} /></label>
-              <label>{t.value.color}<input name="color" value={st.settings.color ?? ""} placeholder="#0f766e" /></label>
-              <label>{t.value.origins}<textarea name="origins" rows={2} value={st.allowed_origins.join("\n")} /></label>
-              <label>{t.value.offerTimeout}<input name="offer_timeout_s" type="number" min={0} max={3600} value={Number(r["offer_timeout_s"] ?? 0)} /></label>
-              <label>{t.value.maxQueue}<input name="max_queue_length" type="number" min={0} value={Number(r["max_queue_length"] ?? 0)} /></label>
-              <label>{t.value.maxWait}<input name="max_wait_s" type="number" min={0} value={Number(r["max_wait_s"] ?? 0)} /></label>
-              <label>{t.value.autoClose}<input name="auto_close_after_s" type="number" min={0} value={Number(r["auto_close_after_s"] ?? 0)} /></label>
-              <label class="check"><input name="requeue" type="checkbox" checked={!!r["requeue_on_agent_offline"]} /> {t.value.requeue}</label>
-              <button type="submit" class="primary">{t.value.save}</button>
-            </form>
-          );
-        })}
+        {adminSites.value.map((st) => (
+          <SiteForm key={siteKey(st)} site={st} teams={adminTeams.value} t={t.value} onSave={(change) => void adminSave("PATCH", `/api/v1/sites/${st.id}`, change)} />
+        ))}
+        <NewSiteForm teams={adminTeams.value} t={t.value} onSave={(site) => void adminSave("POST", "/api/v1/sites", site)} />
       </section>
     </main>
   );
