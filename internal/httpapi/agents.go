@@ -173,6 +173,33 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, t)
 }
 
+// renameTeam changes a team's name (admins); the conversations, agents and sites of the team are untouched.
+func (s *Server) renameTeam(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	if !p.IsAdmin() {
+		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "only admins manage teams"))
+		return
+	}
+	var in createTeamRequest
+	if err := decodeJSON(w, r, &in, 0); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	name := strings.TrimSpace(in.Name)
+	if err := auth.ValidateName(name); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.store.RenameTeam(r.Context(), r.PathValue("id"), name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	_ = s.store.Audit(r.Context(), chat.AuditEntry{ActorType: "agent", ActorID: p.Agent.ID, Action: "team.update",
+		TargetType: "team", TargetID: t.ID, IP: s.clientIP(r)})
+	writeJSON(w, http.StatusOK, t)
+}
+
 // auditLog pages the audit log newest first. The cursor is the "next" value of the previous page.
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -338,6 +339,10 @@ func TestAdminOnlyEndpoints(t *testing.T) {
 	st := a.login("sup@example.com").Token
 	adminTok := a.login("admin@example.com").Token
 	newAgent := map[string]any{"email": "new@example.com", "password": testPassword}
+	team, err := a.Store.CreateTeam(context.Background(), "Billing")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		method, path string
 		body         any
@@ -352,6 +357,7 @@ func TestAdminOnlyEndpoints(t *testing.T) {
 		{"PUT", "/api/v1/agents/" + a.AdminID + "/password", map[string]any{"password": "taken over!!"}, 403, 403},
 		{"GET", "/api/v1/agents/" + a.AdminID, nil, 404, 200},
 		{"POST", "/api/v1/teams", map[string]any{"name": "x"}, 403, 403},
+		{"PATCH", "/api/v1/teams/" + team.ID, map[string]any{"name": "x"}, 403, 403},
 		{"GET", "/api/v1/audit", nil, 403, 403},
 	}
 	for _, tc := range cases {
@@ -391,6 +397,24 @@ func TestAdminOnlyEndpoints(t *testing.T) {
 	}
 	if r := a.as(adminTok, "GET", "/api/v1/audit", nil); r.Status != 200 || !strings.Contains(string(r.Body), "agent.create") {
 		t.Fatalf("audit: %d %s", r.Status, r.Body)
+	}
+	// Renaming a team: the same name again is no error; a bad name or an unknown team is refused.
+	if ts, err := a.Store.Teams(context.Background()); err != nil || !slices.ContainsFunc(ts, func(x *chat.Team) bool { return x.ID == team.ID && x.Name == "Billing" }) {
+		t.Fatalf("a refused rename renamed the team: %v %v", ts, err)
+	}
+	for _, name := range []string{"账务 Billing", "账务 Billing"} {
+		if r := a.as(adminTok, "PATCH", "/api/v1/teams/"+team.ID, map[string]any{"name": name}); r.Status != 200 || !strings.Contains(string(r.Body), name) {
+			t.Fatalf("admin renames a team: %d %s", r.Status, r.Body)
+		}
+	}
+	a.as(adminTok, "PATCH", "/api/v1/teams/"+team.ID, map[string]any{"name": " "}).wantError(t, http.StatusBadRequest, "invalid")
+	a.as(adminTok, "PATCH", "/api/v1/teams/"+team.ID, map[string]any{"name": "a\x00b"}).wantError(t, http.StatusBadRequest, "invalid")
+	a.as(adminTok, "PATCH", "/api/v1/teams/00000000-0000-7000-8000-000000000000", map[string]any{"name": "Ghost"}).wantError(t, http.StatusNotFound, "not_found")
+	if ts, _ := a.Store.Teams(context.Background()); !slices.ContainsFunc(ts, func(x *chat.Team) bool { return x.ID == team.ID && x.Name == "账务 Billing" }) {
+		t.Fatalf("teams after the renames: %v", ts)
+	}
+	if r := a.as(adminTok, "GET", "/api/v1/audit", nil); !strings.Contains(string(r.Body), `"team.update"`) {
+		t.Fatalf("the rename is not audited: %s", r.Body)
 	}
 	// An admin cannot lock themselves out.
 	a.as(adminTok, "PATCH", "/api/v1/agents/me", map[string]any{"disabled": true}).wantError(t, http.StatusConflict, "conflict")

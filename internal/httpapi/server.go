@@ -182,6 +182,7 @@ func (s *Server) routes() *http.ServeMux {
 	mux.HandleFunc("PUT /api/v1/agents/{id}/password", s.agentOnly(s.setPassword))
 	mux.HandleFunc("GET /api/v1/teams", s.agentOnly(s.listTeams))
 	mux.HandleFunc("POST /api/v1/teams", s.agentOnly(s.createTeam))
+	mux.HandleFunc("PATCH /api/v1/teams/{id}", s.agentOnly(s.renameTeam))
 	mux.HandleFunc("GET /api/v1/audit", s.agentOnly(s.auditLog))
 
 	// Customers: a visitor session from the widget or an app, then conversations.

@@ -280,6 +280,28 @@ func (s *Store) CreateTeam(ctx context.Context, name string) (*chat.Team, error)
 	return t, err
 }
 
+// RenameTeam changes a team's name.
+func (s *Store) RenameTeam(ctx context.Context, id, name string) (*chat.Team, error) {
+	var t chat.Team
+	err := s.tx(ctx, "rename team", func(tx *sql.Tx) error {
+		// Read first: MySQL reports 0 rows affected for a rename to the same name.
+		var c int64
+		if err := s.queryRowTx(ctx, tx, "SELECT id, created_at FROM teams WHERE id = ?", id).Scan(&t.ID, &c); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return chat.ErrNotFound("team")
+			}
+			return err
+		}
+		t.Name, t.CreatedAt = name, fromMS(c)
+		_, err := s.exec(ctx, tx, "UPDATE teams SET name = ? WHERE id = ?", name, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
 // Teams lists every team by name.
 func (s *Store) Teams(ctx context.Context) ([]*chat.Team, error) {
 	rows, err := s.query(ctx, "SELECT id, name, created_at FROM teams ORDER BY name, id")

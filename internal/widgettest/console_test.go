@@ -317,6 +317,14 @@ func TestConsoleAdmin(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// A team renamed: the name holds at once.
+	admin.in(`function(id){ const f = this.querySelector('li[data-team="' + id + '"] form'); f.querySelector("input[name=name]").value = "售后 Support";
+		f.querySelector("button[type=submit]").click(); }`, nil, n.TeamID)
+	admin.waitFor("the team renamed", `function(id){ const i = this.querySelector('li[data-team="' + id + '"] input[name=name]'); return !!i && i.defaultValue === "售后 Support"; }`, n.TeamID)
+	if teams, err := n.App.Store.Teams(ctx); err != nil || len(teams) != 1 || teams[0].Name != "售后 Support" {
+		t.Fatalf("teams after the rename: %+v %v", teams, err)
+	}
+
 	// Reports: a conversation of today counts, the charts are drawn, the live view lists the agents.
 	if _, conv := startAs(t, n, "report visitor"); conv == "" {
 		t.Fatal("no conversation")

@@ -105,6 +105,7 @@ export interface Words {
   reopenWindow: string;
   reopenNever: string;
   addSite: string;
+  rename: string;
   reports: string;
   range: string;
   last7: string;
@@ -255,6 +256,7 @@ export const words: Record<Lang, Words> = {
     reopenWindow: "A customer's message reopens a closed conversation within (s, 0 = one day)",
     reopenNever: "Never reopen",
     addSite: "Add site",
+    rename: "Rename",
     reports: "Reports",
     range: "Range",
     last7: "Last 7 days",
@@ -412,6 +414,7 @@ export const words: Record<Lang, Words> = {
     reopenWindow: "会话关闭后多久内客户留言会重新打开（秒，0 为一天）",
     reopenNever: "从不重新打开",
     addSite: "添加站点",
+    rename: "重命名",
     reports: "报表",
     range: "时间范围",
     last7: "最近 7 天",

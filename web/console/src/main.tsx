@@ -1388,7 +1388,23 @@ function AdminPage() {
       </section>
       <section>
         <h2>{t.value.teams}</h2>
-        <ul>{adminTeams.value.map((tm) => <li>{tm.name}</li>)}</ul>
+        <ul class="teams">
+          {adminTeams.value.map((tm) => (
+            <li key={tm.id + tm.name} data-team={tm.id}>
+              <form
+                class="inline"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  const f = new FormData(e.currentTarget as HTMLFormElement);
+                  void adminSave("PATCH", `/api/v1/teams/${tm.id}`, { name: String(f.get("name")) });
+                }}
+              >
+                <input name="name" defaultValue={tm.name} required maxLength={100} aria-label={t.value.name} />
+                <button type="submit">{t.value.rename}</button>
+              </form>
+            </li>
+          ))}
+        </ul>
         <form
           class="inline"
           onSubmit={(e) => {
