@@ -795,7 +795,8 @@ func TestConsoleAdminSite(t *testing.T) {
 	set("time_zone", "Mars/Olympus")
 	set("max_queue_length", "9")
 	admin.click(form + "button[type=submit]")
-	admin.waitFor("the refusal", `function(){ const n = this.querySelector(".notice"); return !!n && n.textContent.includes("Mars/Olympus"); }`)
+	admin.waitFor("the refusal, in Chinese, naming the field", `function(){ const n = this.querySelector(".notice.error[role=alert]");
+		return !!n && n.textContent.startsWith("未保存 — 时区：") && n.textContent.includes("Mars/Olympus"); }`)
 	if after, err := n.App.Store.SiteByKey(ctx, n.SiteKey); err != nil || after.Settings.Routing.MaxQueueLength != 5 || after.Settings.Routing.BusinessHours.TimeZone != "Asia/Shanghai" {
 		t.Fatalf("a refused change changed the site: %+v %v", after, err)
 	}

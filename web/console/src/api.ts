@@ -50,6 +50,7 @@ export class ApiError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly field = "",
   ) {
     super(message);
   }
@@ -70,9 +71,9 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(path, init);
   if (res.status === 204) return undefined as T;
-  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string; field?: string } };
   if (!res.ok) {
-    throw new ApiError(res.status, data.error?.code ?? "error", data.error?.message ?? res.statusText);
+    throw new ApiError(res.status, data.error?.code ?? "error", data.error?.message ?? res.statusText, data.error?.field ?? "");
   }
   return data as T;
 }

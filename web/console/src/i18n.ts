@@ -106,6 +106,9 @@ export interface Words {
   reopenNever: string;
   addSite: string;
   rename: string;
+  notSaved: string;
+  colon: string;
+  fieldNames: Record<string, string>;
   reports: string;
   range: string;
   last7: string;
@@ -257,6 +260,15 @@ export const words: Record<Lang, Words> = {
     reopenNever: "Never reopen",
     addSite: "Add site",
     rename: "Rename",
+    notSaved: "Not saved",
+    colon: ": ",
+    fieldNames: {
+      name: "Name", email: "Email", password: "Password", role: "Role", capacity: "Capacity", weight: "Weight", teams: "Teams",
+      color: "Colour", greeting: "Greeting", position: "Position", language: "Language", allowed_origins: "Allowed origins",
+      default_team_id: "Team that answers", pre_chat: "Pre-chat form", time_zone: "Time zone", business_hours: "Business hours",
+      holidays: "Holidays", routing: "Routing and queue", offer_timeout_s: "Offer timeout", reopen_window_s: "Reopen window",
+      shortcut: "Shortcut", body: "Text",
+    },
     reports: "Reports",
     range: "Range",
     last7: "Last 7 days",
@@ -415,6 +427,15 @@ export const words: Record<Lang, Words> = {
     reopenNever: "从不重新打开",
     addSite: "添加站点",
     rename: "重命名",
+    notSaved: "未保存",
+    colon: "：",
+    fieldNames: {
+      name: "名称", email: "邮箱", password: "密码", role: "角色", capacity: "接待上限", weight: "权重", teams: "团队",
+      color: "颜色", greeting: "欢迎语", position: "位置", language: "语言", allowed_origins: "允许的来源",
+      default_team_id: "接待团队", pre_chat: "咨询前表单", time_zone: "时区", business_hours: "工作时间",
+      holidays: "休息日", routing: "分配与排队", offer_timeout_s: "分配等待时间", reopen_window_s: "重新打开时限",
+      shortcut: "快捷词", body: "内容",
+    },
     reports: "报表",
     range: "时间范围",
     last7: "最近 7 天",

@@ -1251,6 +1251,7 @@ const adminAgents = signal<AdminAgent[]>([]);
 const adminTeams = signal<{ id: string; name: string }[]>([]);
 const adminSites = signal<AdminSite[]>([]);
 const adminNotice = signal("");
+const adminFailed = signal(false);
 
 async function loadAdmin(): Promise<void> {
   const [a, tm, st] = await Promise.all([
@@ -1268,13 +1269,19 @@ async function loadAdmin(): Promise<void> {
 /** adminSave sends one change and reads the pages' data again; it reports whether the change was taken. */
 async function adminSave(method: string, path: string, body: unknown): Promise<boolean> {
   adminNotice.value = ""; // a notice left from the last change must not seem to confirm this one
+  adminFailed.value = false;
   try {
     await call(method, path, body);
     adminNotice.value = t.value.saved;
     await loadAdmin();
     return true;
   } catch (e) {
-    adminNotice.value = e instanceof ApiError ? e.message : String(e);
+    // The server's reason is English; the notice says in the viewer's language that nothing was saved, and
+    // which field was refused.
+    const w = t.value;
+    const label = e instanceof ApiError && e.field ? (w.fieldNames[e.field] ?? e.field) : "";
+    adminFailed.value = true;
+    adminNotice.value = `${w.notSaved}${label ? ` — ${label}` : ""}${w.colon}${e instanceof ApiError ? e.message : String(e)}`;
     return false;
   }
 }
@@ -1291,7 +1298,11 @@ function AdminPage() {
   }, []);
   return (
     <main class="admin">
-      {adminNotice.value && <p class="notice" role="status">{adminNotice.value}</p>}
+      {adminNotice.value && (
+        <p class={adminFailed.value ? "notice error" : "notice"} role={adminFailed.value ? "alert" : "status"}>
+          {adminNotice.value}
+        </p>
+      )}
       <section>
         <h2>{t.value.agents}</h2>
         <table>
