@@ -147,20 +147,29 @@ type createTeamRequest struct {
 	Name string `json:"name"`
 }
 
-func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
+// teamRequest checks that an admin asks and reads the team's name from the body; false when it answered.
+func (s *Server) teamRequest(w http.ResponseWriter, r *http.Request) (*auth.Principal, string, bool) {
 	p := principalOf(r.Context())
 	if !p.IsAdmin() {
 		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "only admins manage teams"))
-		return
+		return nil, "", false
 	}
 	var in createTeamRequest
 	if err := decodeJSON(w, r, &in, 0); err != nil {
 		s.writeError(w, r, err)
-		return
+		return nil, "", false
 	}
 	name := strings.TrimSpace(in.Name)
 	if err := auth.ValidateName(name); err != nil {
 		s.writeError(w, r, err)
+		return nil, "", false
+	}
+	return p, name, true
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
+	p, name, ok := s.teamRequest(w, r)
+	if !ok {
 		return
 	}
 	t, err := s.store.CreateTeam(r.Context(), name)
@@ -175,19 +184,8 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 
 // renameTeam changes a team's name (admins); the conversations, agents and sites of the team are untouched.
 func (s *Server) renameTeam(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r.Context())
-	if !p.IsAdmin() {
-		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "only admins manage teams"))
-		return
-	}
-	var in createTeamRequest
-	if err := decodeJSON(w, r, &in, 0); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	name := strings.TrimSpace(in.Name)
-	if err := auth.ValidateName(name); err != nil {
-		s.writeError(w, r, err)
+	p, name, ok := s.teamRequest(w, r)
+	if !ok {
 		return
 	}
 	t, err := s.store.RenameTeam(r.Context(), r.PathValue("id"), name)
