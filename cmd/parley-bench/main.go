@@ -50,7 +50,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.SetOutput(stderr)
 	var o bench.Options
 	var out string
-	var worker bool
+	var worker, warmup bool
+	var runs int
 	fs.StringVar(&o.Scenario, "scenario", "S1", "scenario: S1, S2, S3, S4, S5, S6, S9, S10 or W1")
 	fs.BoolVar(&o.Smoke, "smoke", false, "the scenario's smoke setting (well under a minute; what CI runs)")
 	fs.StringVar(&o.DB, "db", "", "MySQL/MariaDB server, e.g. mysql://root@127.0.0.1:3306/test: a fresh database is created on it and dropped after; empty = SQLite")
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.Conns, "customers", 0, "override the number of customers (S3: connections)")
 	fs.IntVar(&o.Agents, "agents", 0, "override the number of agents")
 	fs.IntVar(&o.Workers, "workers", 0, "override the number of generator worker processes")
+	fs.IntVar(&runs, "runs", 1, "run the scenario this many times (1 to 9), each on a fresh server and database, and write the median run with every run's figures and each figure's median and spread")
+	fs.BoolVar(&warmup, "warmup", false, "with -runs: one more run first, discarded")
 	fs.BoolVar(&worker, "worker", false, "internal: run as a generator process driven through stdin/stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return bench.ServeWorker(ctx, stdin, stdout)
 	}
 	o.Stderr = stderr
-	res, err := bench.Run(ctx, o)
+	res, err := bench.Repeat(ctx, o, runs, warmup)
 	if err != nil {
 		return err
 	}
