@@ -11,7 +11,8 @@ import (
 
 // siteRoutes registers the admins' site management: widget keys, allowed origins, the widget's look, the
 // pre-chat form, business hours, routing and queue settings. A change takes effect at once (every request
-// and the router read the site from the database) and is audited.
+// and the router read the site through the store's site cache, which UpdateSite and CreateSite clear) and is
+// audited.
 func (s *Server) siteRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/sites", s.agentOnly(s.listSites))
 	mux.HandleFunc("POST /api/v1/sites", s.agentOnly(s.createSite))

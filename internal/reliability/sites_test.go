@@ -96,3 +96,60 @@ func TestSitesAdmin(t *testing.T) {
 		}
 	}
 }
+
+// Sites are cached in memory (store.SiteCacheTTL); a PATCH must still reach the very next request that reads the
+// site, by key (the visitor session) and by id (authentication's origin check, the start of a conversation),
+// even when those reads were just served from the cache.
+func TestSiteChangeReachesCachedReads(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{})
+	ctx := context.Background()
+	site, err := n.App.Store.SiteByKey(ctx, n.SiteKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allow := func(origin string) {
+		t.Helper()
+		if _, err := n.Admin.Do(ctx, http.MethodPatch, "/api/v1/sites/"+site.ID, map[string]any{"allowed_origins": []string{origin},
+			"settings": map[string]any{"greeting": origin}}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// visitor opens or resumes api's visitor session and returns the greeting the widget is given.
+	visitor := func(api *client.API) (string, error) {
+		var out struct {
+			Token string `json:"token"`
+			Site  struct {
+				Settings chat.SiteSettings `json:"settings"`
+			} `json:"site"`
+		}
+		_, err := api.Do(ctx, http.MethodPost, "/api/v1/visitor/session", map[string]any{"site_key": n.SiteKey, "token": api.Token}, &out)
+		api.Token = out.Token
+		return out.Site.Settings.Greeting, err
+	}
+	allow("https://a.example")
+	cust := &client.API{BaseURL: n.URL, Origin: "https://a.example"}
+	for range 2 { // the second is served from the cache
+		if g, err := visitor(cust); err != nil || g != "https://a.example" {
+			t.Fatalf("visitor session: greeting %q, %v", g, err)
+		}
+	}
+	for range 3 { // the first start creates, the others resume: all read the site, the later ones from the cache
+		if _, err := cust.StartConversation(ctx, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allow("https://b.example")
+	if _, err := cust.StartConversation(ctx, ""); client.Code(err) != string(chat.CodeOriginRefused) {
+		t.Fatalf("after the origin was removed: %v, want %s", err, chat.CodeOriginRefused)
+	}
+	if _, err := visitor(cust); client.Code(err) != string(chat.CodeOriginRefused) {
+		t.Fatalf("visitor session from the removed origin: %v, want %s", err, chat.CodeOriginRefused)
+	}
+	other := &client.API{BaseURL: n.URL, Origin: "https://b.example"}
+	if g, err := visitor(other); err != nil || g != "https://b.example" {
+		t.Fatalf("visitor session after the change: greeting %q, %v", g, err)
+	}
+	if _, err := other.StartConversation(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -47,6 +47,7 @@ func (s *Store) CreateSite(ctx context.Context, st *chat.Site) error {
 	}
 	origins, _ := json.Marshal(st.AllowedOrigins)
 	settings, _ := json.Marshal(st.Settings)
+	defer s.sites.invalidate()
 	return s.tx(ctx, "create site", func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, "INSERT INTO sites ("+siteCols+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			st.ID, st.Name, st.WidgetKey, st.Secret, string(origins), nullString(st.DefaultTeamID), string(settings), ms(now), ms(now))
@@ -57,22 +58,30 @@ func (s *Store) CreateSite(ctx context.Context, st *chat.Site) error {
 	})
 }
 
-// Site returns the site with id.
+// Site returns the site with id: a copy of the cached one when it was read within SiteCacheTTL (siteCache).
 func (s *Store) Site(ctx context.Context, id string) (*chat.Site, error) {
-	return s.siteWhere(ctx, "id = ?", id)
+	return s.siteWhere(ctx, "id = ?", id, false)
 }
 
-// SiteByKey returns the site whose public widget key is key.
+// SiteByKey returns the site whose public widget key is key, cached as Site.
 func (s *Store) SiteByKey(ctx context.Context, key string) (*chat.Site, error) {
-	return s.siteWhere(ctx, "widget_key = ?", key)
+	return s.siteWhere(ctx, "widget_key = ?", key, true)
 }
 
-func (s *Store) siteWhere(ctx context.Context, where string, arg any) (*chat.Site, error) {
+func (s *Store) siteWhere(ctx context.Context, where string, arg string, byKey bool) (*chat.Site, error) {
+	cached, gen := s.sites.get(arg, byKey)
+	if cached != nil {
+		return cached, nil
+	}
 	st, err := scanSite(s.queryRow(ctx, "SELECT "+siteCols+" FROM sites WHERE "+where, arg))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("site")
 	}
-	return st, s.wrap("read site", err)
+	if err != nil {
+		return nil, s.wrap("read site", err)
+	}
+	s.sites.put(st, gen)
+	return st, nil
 }
 
 // Sites lists every site by name.
@@ -98,6 +107,9 @@ func (s *Store) UpdateSite(ctx context.Context, st *chat.Site) error {
 	origins, _ := json.Marshal(st.AllowedOrigins)
 	settings, _ := json.Marshal(st.Settings)
 	st.UpdatedAt = s.now()
+	// Cleared after the commit (deferred), so a read between the commit and the clearing is dropped by the
+	// generation check and nothing older than the change is kept.
+	defer s.sites.invalidate()
 	return s.tx(ctx, "update site", func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, `UPDATE sites SET name = ?, allowed_origins = ?, default_team_id = ?, settings = ?,
 			updated_at = ? WHERE id = ?`, st.Name, string(origins), nullString(st.DefaultTeamID), string(settings), ms(st.UpdatedAt), st.ID)

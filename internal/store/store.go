@@ -65,6 +65,7 @@ type Store struct {
 	epoch   string
 	info    Info
 	closeMu sync.Once
+	sites   *siteCache
 }
 
 // Info describes the open database for /healthz and the start-up banner.
@@ -94,7 +95,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	// Timestamps are stored as UTC milliseconds; the clock is truncated to them so that what a caller is told
 	// (an acknowledgement's ts) is exactly what a later read returns.
 	clock := o.Now
-	s := &Store{log: o.Logger, now: func() time.Time { return clock().UTC().Truncate(time.Millisecond) }}
+	s := &Store{log: o.Logger, now: func() time.Time { return clock().UTC().Truncate(time.Millisecond) },
+		sites: newSiteCache(SiteCacheTTL)}
 	var err error
 	if o.MySQLDSN != "" {
 		err = s.openMySQL(ctx, o)
