@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -47,6 +48,40 @@ func (s *Store) Session(ctx context.Context, hash []byte) (*chat.Session, error)
 		return nil, chat.ErrNotFound("session")
 	}
 	return &se, nil
+}
+
+const customerSessionSQL = `SELECT s.token_hash, s.principal_id, s.site_id, s.created_at, s.expires_at, s.last_used_at,
+	s.user_agent, s.ip, c.id, c.site_id, c.name, c.email, c.phone, c.context, c.created_at, c.updated_at
+	FROM sessions s JOIN customers c ON c.id = s.principal_id WHERE s.token_hash = ? AND s.kind = ?`
+
+// CustomerSession returns a live customer session and its customer in one read: customer authentication runs
+// on every request of the widget, and on SQLite each separate read is its own read transaction (the first after
+// another connection's commit reloads the connection's page cache). A missing or expired session, one of
+// another kind, and a session whose customer is gone are all NotFound.
+func (s *Store) CustomerSession(ctx context.Context, hash []byte) (*chat.Session, *chat.Customer, error) {
+	var se chat.Session
+	var c chat.Customer
+	var site sql.NullString
+	var created, expires, used, cCreated, cUpdated int64
+	var ctxJSON string
+	err := s.queryRow(ctx, customerSessionSQL, hash, string(chat.PrincipalCustomer)).Scan(&se.TokenHash, &se.PrincipalID, &site, &created, &expires, &used,
+		&se.UserAgent, &se.IP, &c.ID, &c.SiteID, &c.Name, &c.Email, &c.Phone, &ctxJSON, &cCreated, &cUpdated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, chat.ErrNotFound("session")
+	}
+	if err != nil {
+		return nil, nil, s.wrap("read customer session", err)
+	}
+	if err := json.Unmarshal([]byte(ctxJSON), &c.Context); err != nil {
+		return nil, nil, s.wrap("read customer session", err)
+	}
+	se.Kind, se.SiteID = chat.PrincipalCustomer, site.String
+	se.CreatedAt, se.ExpiresAt, se.LastUsedAt = fromMS(created), fromMS(expires), fromMS(used)
+	c.CreatedAt, c.UpdatedAt = fromMS(cCreated), fromMS(cUpdated)
+	if !s.now().Before(se.ExpiresAt) {
+		return nil, nil, chat.ErrNotFound("session")
+	}
+	return &se, &c, nil
 }
 
 // TouchSession records that the session was used and moves its idle expiry, at most once a minute per session
