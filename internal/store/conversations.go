@@ -344,7 +344,7 @@ func (s *Store) insertSystemMessage(ctx context.Context, tx *sql.Tx, c *chat.Con
 
 // appendEvent appends an event with payload to a stream inside tx and returns it with its sequence number.
 func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, stream, kind string, payload any) (chat.Event, error) {
-	seq, err := s.d.bumpStream(ctx, tx, stream)
+	seq, err := s.d.bumpStream(ctx, s, tx, stream)
 	if err != nil {
 		return chat.Event{}, fmt.Errorf("bump stream %s: %w", stream, err)
 	}

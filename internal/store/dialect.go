@@ -23,13 +23,21 @@ type dialect interface {
 	insertIgnore(table, cols, values string) string
 	// openPredicate selects open conversations in a way the one-open-conversation unique index serves.
 	openPredicate() string
-	// bumpStream increments a stream's head inside tx, creating the stream at 1, and returns the new head.
-	bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error)
+	// bumpStream increments a stream's head inside tx, creating the stream at 1, and returns the new head. It
+	// runs its statement through run (the store's prepared statements): every start, assignment and transfer
+	// appends events, and parsing the upsert anew cost 9 % of the server's CPU in the S5 profile.
+	bumpStream(ctx context.Context, run txRunner, tx *sql.Tx, stream string) (uint64, error)
 	// raiseCursor moves a read cursor forward to seq (never back).
 	raiseCursor() string
 	isDuplicate(err error) bool
 	isRetryable(err error) bool
 	isUnavailable(err error) bool
+}
+
+// txRunner runs fixed statements in a transaction on prepared statements (*Store).
+type txRunner interface {
+	exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error)
+	queryRowTx(ctx context.Context, tx *sql.Tx, q string, args ...any) *sql.Row
 }
 
 type sqliteDialect struct{}
@@ -44,9 +52,9 @@ func (sqliteDialect) insertIgnore(t, c, v string) string {
 // for a query with that very predicate.
 func (sqliteDialect) openPredicate() string { return "status <> 'closed'" }
 
-func (sqliteDialect) bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error) {
+func (sqliteDialect) bumpStream(ctx context.Context, run txRunner, tx *sql.Tx, stream string) (uint64, error) {
 	var seq uint64
-	err := tx.QueryRowContext(ctx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq", stream).Scan(&seq)
+	err := run.queryRowTx(ctx, tx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + 1 RETURNING last_seq", stream).Scan(&seq)
 	return seq, err
 }
 
@@ -96,8 +104,8 @@ func (mysqlDialect) openPredicate() string { return "open_flag = 1" }
 
 // bumpStream uses LAST_INSERT_ID(expr) to read the incremented value back in the same statement. A new
 // stream is inserted at 1 (one affected row); an existing one is updated (two affected rows).
-func (mysqlDialect) bumpStream(ctx context.Context, tx *sql.Tx, stream string) (uint64, error) {
-	res, err := tx.ExecContext(ctx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)", stream)
+func (mysqlDialect) bumpStream(ctx context.Context, run txRunner, tx *sql.Tx, stream string) (uint64, error) {
+	res, err := run.exec(ctx, tx, "INSERT INTO streams (id, last_seq) VALUES (?, 1) ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + 1)", stream)
 	if err != nil {
 		return 0, err
 	}
