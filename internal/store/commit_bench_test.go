@@ -1,0 +1,108 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+// BenchmarkCommit measures the message path's store half alone: messages of many senders at once to random
+// conversations through the group committer, durable (SQLite synchronous=FULL; MySQL/MariaDB with
+// PARLEY_TEST_MYSQL_DSN). Besides the time per message it reports the process's CPU per message (cpu-µs/msg:
+// on a shared machine steadier than the time) and the commits' average batch. PARLEY_BENCH_CONVERSATIONS
+// (default 2,000) sets how many conversations the messages spread over.
+//
+//	go test -run '^$' -bench Commit -benchtime 20000x -count 5 ./internal/store/ | benchstat -
+func BenchmarkCommit(b *testing.B) {
+	convs := 2000
+	if v := os.Getenv("PARLEY_BENCH_CONVERSATIONS"); v != "" {
+		convs, _ = strconv.Atoi(v)
+	}
+	for _, kind := range storetest.Kinds {
+		b.Run(kind, func(b *testing.B) {
+			o := storetest.Options(b, kind) // skips MySQL without PARLEY_TEST_MYSQL_DSN
+			s := storetest.OpenWith(b, o)
+			benchCommit(b, s, convs)
+		})
+	}
+}
+
+func benchCommit(b *testing.B, s *store.Store, n int) {
+	ctx := context.Background()
+	team, err := s.CreateTeam(ctx, "t")
+	if err != nil {
+		b.Fatal(err)
+	}
+	site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
+	if err := s.CreateSite(ctx, site); err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("c", i)}, chat.ChannelWeb, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = conv.ID
+	}
+	var batches, batched atomic.Int64
+	c := s.NewCommitter(store.CommitterOptions{Observe: func(batch int, _ time.Duration, err error) {
+		if err == nil {
+			batches.Add(1)
+			batched.Add(int64(batch))
+		}
+	}})
+	defer c.Close()
+	body := "Hello, I ordered a blue jacket last week and it has not arrived yet. 你好，我上周订的蓝色外套还没到。"
+	const senders = 64
+	var next atomic.Int64
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 1))
+			for next.Add(1) <= int64(b.N) {
+				conv := ids[rng.IntN(len(ids))]
+				r := c.Send(ctx, &store.SendRequest{ConversationID: conv, SenderType: chat.SenderCustomer, SenderID: "c",
+					SenderName: "c", Type: chat.TypeText, Body: body, ClientMsgID: fmt.Sprintf("m-%d-%d", w, rng.Uint64())})
+				if r.Err != nil {
+					b.Error(r.Err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+	if n := batches.Load(); n > 0 {
+		b.ReportMetric(float64(batched.Load())/float64(n), "msgs/commit")
+	}
+}
+
+// cpuTime is the CPU the process has used (user and system).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
