@@ -75,7 +75,15 @@ func (s *Store) StartConversation(ctx context.Context, in StartInput) (conv *cha
 }
 
 func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, ch *Change, err error) {
-	err = s.tryTxRetry(ctx, func(tx *sql.Tx) error {
+	run := func(fn func(*sql.Tx) error) error { return s.tryTxRetry(ctx, fn) }
+	if s.starts != nil {
+		// SQLite: starts arriving together share one commit (txBatcher). The work runs on the batch's
+		// transaction, so a caller that goes away must not interrupt it (SQLite may then end the whole
+		// transaction); the start is short either way.
+		ctx = context.WithoutCancel(ctx)
+		run = s.starts.runRetry
+	}
+	err = run(func(tx *sql.Tx) error {
 		created = false
 		ch = &Change{}
 		// A plain read, not a locking one: on MariaDB a locking read of a customer with no open conversation

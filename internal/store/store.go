@@ -66,6 +66,7 @@ type Store struct {
 	info    Info
 	closeMu sync.Once
 	sites   *siteCache
+	starts  *txBatcher // SQLite: conversation starts share commits; nil on MySQL (InnoDB group-commits itself)
 }
 
 // Info describes the open database for /healthz and the start-up banner.
@@ -181,6 +182,7 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	ck.SetMaxOpenConns(1)
 	ck.SetConnMaxLifetime(0)
 	s.w, s.r, s.d = w, r, sqliteDialect{}
+	s.starts = &txBatcher{s: s}
 	s.ckpt = startCheckpointer(ck, s.log)
 	s.rc, s.wc = newStmtCache(r, true), newStmtCache(w, false)
 	if err := s.openSearchSQLite(ctx, filepath.Join(filepath.Dir(path), "search.db")); err != nil {
