@@ -79,9 +79,11 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 	if s.starts != nil {
 		// SQLite: starts arriving together share one commit (txBatcher). The work runs on the batch's
 		// transaction, so a caller that goes away must not interrupt it (SQLite may then end the whole
-		// transaction); the start is short either way.
+		// transaction): its statements run without the caller's cancellation, which only decides whether the
+		// start still runs when its turn comes.
+		caller := ctx
 		ctx = context.WithoutCancel(ctx)
-		run = s.starts.runRetry
+		run = func(fn func(*sql.Tx) error) error { return s.starts.runRetry(caller, fn) }
 	}
 	err = run(func(tx *sql.Tx) error {
 		created = false

@@ -25,13 +25,17 @@ type txBatcher struct {
 }
 
 type txUnit struct {
+	ctx  context.Context // the caller's: a unit whose caller has gone by its turn is skipped
 	fn   func(*sql.Tx) error
 	done chan error
 }
 
-// run runs fn in the next batch and returns its outcome once that batch committed.
-func (b *txBatcher) run(fn func(*sql.Tx) error) error {
-	u := &txUnit{fn: fn, done: make(chan error, 1)}
+// run runs fn in the next batch and returns its outcome once that batch committed. fn's statements should
+// not use a context that can end mid-batch (SQLite may then end the whole transaction); ctx says whether the
+// caller still waits when fn's turn comes, so that an overloaded server sheds the work of callers that gave up
+// instead of doing all of it late.
+func (b *txBatcher) run(ctx context.Context, fn func(*sql.Tx) error) error {
+	u := &txUnit{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, u)
 	if !b.running {
@@ -43,10 +47,10 @@ func (b *txBatcher) run(fn func(*sql.Tx) error) error {
 }
 
 // runRetry is run with the transient-conflict retries of tryTxRetry, returning the raw error.
-func (b *txBatcher) runRetry(fn func(*sql.Tx) error) error {
+func (b *txBatcher) runRetry(ctx context.Context, fn func(*sql.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if err = b.run(fn); err == nil || !b.s.d.isRetryable(err) {
+		if err = b.run(ctx, fn); err == nil || !b.s.d.isRetryable(err) {
 			return err
 		}
 	}
@@ -76,9 +80,17 @@ func (b *txBatcher) commit(batch []*txUnit) {
 		b.commit(batch[:maxBatch])
 		batch = batch[maxBatch:]
 	}
-	if len(batch) == 1 {
-		u := batch[0]
-		u.done <- b.s.tryTx(context.Background(), u.fn)
+	live := batch[:0]
+	for _, u := range batch {
+		if err := u.ctx.Err(); err != nil {
+			u.done <- err
+		} else {
+			live = append(live, u)
+		}
+	}
+	batch = live
+	if len(batch) <= 1 {
+		b.alone(batch)
 		return
 	}
 	// The batch's transaction must outlive any one caller's context; each unit's statements use its own.

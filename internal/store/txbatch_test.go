@@ -48,7 +48,7 @@ func TestTxBatcherIsolatesUnits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = s.starts.run(func(tx *sql.Tx) error {
+			results[i] = s.starts.run(ctx, func(tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, "INSERT INTO batch_test (k) VALUES (?)", fmt.Sprint("k", i)); err != nil {
 					return err
 				}
@@ -100,7 +100,7 @@ func TestTxBatcherRecoversFromALostTransaction(t *testing.T) {
 	b := s.starts
 	b.mu.Lock()
 	b.running = true
-	b.queue = []*txUnit{{fn: insert("a"), done: done[0]}, {fn: breaker, done: done[1]}, {fn: insert("c"), done: done[2]}}
+	b.queue = []*txUnit{{ctx: ctx, fn: insert("a"), done: done[0]}, {ctx: ctx, fn: breaker, done: done[1]}, {ctx: ctx, fn: insert("c"), done: done[2]}}
 	b.mu.Unlock()
 	go b.loop()
 	for i, want := range []bool{true, false, true} {
@@ -110,5 +110,19 @@ func TestTxBatcherRecoversFromALostTransaction(t *testing.T) {
 	}
 	if got := rows(); !got["a"] || !got["c"] || len(got) != 2 {
 		t.Fatalf("rows %v, want a and c", got)
+	}
+}
+
+// A unit whose caller has gone by its turn is not run: an overloaded server sheds the abandoned work.
+func TestTxBatcherSkipsAbandonedUnits(t *testing.T) {
+	s, rows := batchFixture(t)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := s.starts.run(gone, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(context.Background(), "INSERT INTO batch_test (k) VALUES ('late')")
+		return err
+	})
+	if !errors.Is(err, context.Canceled) || len(rows()) != 0 {
+		t.Fatalf("abandoned unit: %v, rows %v", err, rows())
 	}
 }
