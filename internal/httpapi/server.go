@@ -55,10 +55,16 @@ type Server struct {
 	heartbeat   time.Duration
 	pollTimeout time.Duration
 
-	connMu   sync.Mutex
-	conns    map[*wsConn]struct{}
-	closing  chan struct{} // closed at shutdown: long-polls return at once
-	closeOne sync.Once
+	connMu sync.Mutex
+	conns  map[*wsConn]struct{}
+
+	// The WebSocket poller (Linux): started with the first connection, stopped after the last.
+	pollMu    sync.Mutex
+	epoll     *poller
+	pollUsers int
+	noPoller  bool          // every connection gets a reader goroutine (tests of that path)
+	closing   chan struct{} // closed at shutdown: long-polls return at once
+	closeOne  sync.Once
 }
 
 // New returns a server; Handler gives its http.Handler.
