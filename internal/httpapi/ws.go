@@ -1068,6 +1068,7 @@ func (c *wsConn) enqueueFrameLocked(f outFrame) bool {
 	c.queueBytes += len(f.b)
 	if !c.writing {
 		c.writing = true
+		c.s.writers.Add(1)
 		go c.writeLoop()
 	}
 	return true
@@ -1083,6 +1084,7 @@ func (c *wsConn) closeAfter(code int, reason string) {
 	c.closing = &closeFrame{code, reason}
 	if !c.writing {
 		c.writing = true
+		c.s.writers.Add(1)
 		go c.writeLoop()
 	}
 }
@@ -1090,6 +1092,7 @@ func (c *wsConn) closeAfter(code int, reason string) {
 // writeLoop writes queued frames in order and exits when the queue is empty: an idle connection has no writer
 // goroutine. It is the only goroutine that writes data frames.
 func (c *wsConn) writeLoop() {
+	defer c.s.writers.Add(-1)
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 && c.closing != nil && !c.closed {
