@@ -498,6 +498,13 @@ func (c *wsConn) serve(idle bool) {
 		if idle && !m.fragmented && br.Buffered() == 0 {
 			return
 		}
+		// Frames already buffered are not handled once the connection is closed (a full queue, a revoke).
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
+			return
+		}
 	}
 }
 
