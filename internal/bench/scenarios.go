@@ -251,6 +251,8 @@ func s3(ctx context.Context, r *Runner) error {
 	type point struct {
 		Conns int   `json:"connections"`
 		RSS   int64 `json:"rss_bytes"`
+		Anon  int64 `json:"rss_anon_bytes"`
+		File  int64 `json:"rss_file_bytes"`
 		FDs   int   `json:"fds"`
 		Heap  int64 `json:"go_heap_inuse_bytes"`
 		Stack int64 `json:"go_stack_inuse_bytes"`
@@ -262,7 +264,7 @@ func s3(ctx context.Context, r *Runner) error {
 	}
 	u := r.usage()
 	h0, s0 := gomem()
-	pts := []point{{0, u.server.RSS, u.server.FDs, h0, s0}}
+	pts := []point{{0, u.server.RSS, u.server.RSSAnon, u.server.RSSFile, u.server.FDs, h0, s0}}
 	r.logf("0 connections: server rss %.1f MiB", float64(u.server.RSS)/(1<<20))
 	for s := 1; s <= points; s++ {
 		errs := make(chan error, workers)
@@ -283,7 +285,7 @@ func s3(ctx context.Context, r *Runner) error {
 		}
 		u := r.usage()
 		h, stk := gomem()
-		pts = append(pts, point{st.Connected, u.server.RSS, u.server.FDs, h, stk})
+		pts = append(pts, point{st.Connected, u.server.RSS, u.server.RSSAnon, u.server.RSSFile, u.server.FDs, h, stk})
 		r.logf("%d connections: server rss %.1f MiB, %d open files", st.Connected, float64(u.server.RSS)/(1<<20), u.server.FDs)
 	}
 	r.logf("idle for %s", idle)
@@ -298,14 +300,18 @@ func s3(ctx context.Context, r *Runner) error {
 	if err != nil {
 		return err
 	}
-	var xs, ys, hs, ss []float64
+	var xs, ys, hs, ss, as, fs []float64
 	for _, p := range pts {
 		xs, ys = append(xs, float64(p.Conns)), append(ys, float64(p.RSS))
 		hs, ss = append(hs, float64(p.Heap)), append(ss, float64(p.Stack))
+		as, fs = append(as, float64(p.Anon)), append(fs, float64(p.File))
 	}
 	slope := Slope(xs, ys)
 	r.res.Extra["heap_per_conn_bytes"] = math.Round(Slope(xs, hs))
 	r.res.Extra["stack_per_conn_bytes"] = math.Round(Slope(xs, ss))
+	// The slope's split: anonymous memory, and pages of the SQLite file the connections' auth and resume read.
+	r.res.Extra["rss_anon_per_conn_bytes"] = math.Round(Slope(xs, as))
+	r.res.Extra["rss_file_per_conn_bytes"] = math.Round(Slope(xs, fs))
 	r.res.RSSPerConnBytes = ptr(math.Round(slope))
 	r.res.Connections = ptr(st.Connected)
 	r.res.ServerRSSBytes = b.server.RSS

@@ -238,7 +238,11 @@ func (s *Server) Close() {
 type Usage struct {
 	CPU time.Duration // user + system
 	RSS int64         // resident set, bytes
-	FDs int           // open file descriptors
+	// The resident set's parts: anonymous memory (the Go heap and stacks, SQLite's page cache) and pages of
+	// mapped files (the SQLite database, which the store maps, and the executable) plus shared memory (the WAL
+	// index). The file pages are the kernel's page cache, shared and reclaimable.
+	RSSAnon, RSSFile int64
+	FDs              int // open file descriptors
 }
 
 // ProcUsage reads /proc/<pid>/stat (utime, stime) and /proc/<pid>/status (VmRSS).
@@ -270,9 +274,18 @@ func ProcUsage(pid int) (Usage, error) {
 		return u, err
 	}
 	for _, line := range strings.Split(string(st), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+		switch name {
+		case "VmRSS":
 			u.RSS = kb * 1024
+		case "RssAnon":
+			u.RSSAnon = kb * 1024
+		case "RssFile", "RssShmem":
+			u.RSSFile += kb * 1024
 		}
 	}
 	if ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/auth"
@@ -55,10 +56,17 @@ type Server struct {
 	heartbeat   time.Duration
 	pollTimeout time.Duration
 
-	connMu   sync.Mutex
-	conns    map[*wsConn]struct{}
-	closing  chan struct{} // closed at shutdown: long-polls return at once
-	closeOne sync.Once
+	connMu  sync.Mutex
+	conns   map[*wsConn]struct{}
+	writers atomic.Int64 // WebSocket writer goroutines running
+
+	// The WebSocket poller (Linux): started with the first connection, stopped after the last.
+	pollMu    sync.Mutex
+	epoll     *poller
+	pollUsers int
+	noPoller  bool          // every connection gets a reader goroutine (tests of that path)
+	closing   chan struct{} // closed at shutdown: long-polls return at once
+	closeOne  sync.Once
 }
 
 // New returns a server; Handler gives its http.Handler.
@@ -112,8 +120,28 @@ func (s *Server) sendHeartbeats(ctx context.Context) {
 		s.log.Warn("heartbeat: read heads", "err", err)
 		heads = nil // still ping, so half-open connections are found
 	}
-	for _, c := range conns {
+	for i, c := range conns {
 		c.heartbeat(heads)
+		if (i+1)%heartbeatBatch == 0 {
+			if ctx.Err() != nil {
+				return
+			}
+			s.waitWriters(heartbeatBatch)
+		}
+	}
+}
+
+// heartbeatBatch is how many connections get their heartbeat before sendHeartbeats lets the writers catch up.
+const heartbeatBatch = 256
+
+// waitWriters waits, briefly, until fewer than n writer goroutines run. A heartbeat queues frames on every
+// connection at once; with a writer started for each, there would be a goroutine per connection at that
+// moment, and the runtime keeps every goroutine record (and, until the collector frees it, its stack) once it
+// has existed: the idle connections' memory would grow by that much. A slow client's writer is not waited
+// for: at most 20 ms per batch.
+func (s *Server) waitWriters(n int) {
+	for i := 0; i < 20 && s.writers.Load() >= int64(n); i++ {
+		time.Sleep(time.Millisecond)
 	}
 }
 

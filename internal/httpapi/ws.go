@@ -1,17 +1,24 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
-	"github.com/gorilla/websocket"
+	"github.com/gobwas/ws"
 
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
@@ -31,10 +38,21 @@ const (
 	maxBadFrames    = 10  // consecutive malformed frames before the connection is closed
 	framesPerSecond = 200 // a guard against floods; the business limits are the per-principal message rates
 	frameBurst      = 1000
+	maxWriteBatch   = 64 << 10 // bytes of queued frames written in one system call (writev), past the first frame
+	readBufferSize  = 1024     // the pooled read buffer a connection borrows while it has something to read
+
+	closeProtocolError = 1002 // a frame breaking RFC 6455 (unmasked, reserved bits or opcode, a bad close frame)
+	closeNoStatus      = 1005 // a client's close frame without a code: echoed with an empty body
 )
 
-// pingFrame marks a queue slot that the writer turns into a WebSocket ping.
-var pingFrame = []byte{}
+// outFrame is one queued WebSocket frame: a protocol frame (text), or a ping or pong.
+type outFrame struct {
+	op ws.OpCode
+	b  []byte
+}
+
+// pingFrame is the heartbeat's WebSocket ping.
+var pingFrame = outFrame{op: ws.OpPing}
 
 // closeFrame is a queued close: the writer sends the frames before it, then the close frame, then closes.
 type closeFrame struct {
@@ -42,43 +60,154 @@ type closeFrame struct {
 	reason string
 }
 
-// upgrader keeps per-connection memory small: 1 KiB buffers, and write buffers pooled so an idle connection
-// holds none.
-var upgrader = websocket.Upgrader{
-	ReadBufferSize:  1024,
-	WriteBufferSize: 1024,
-	WriteBufferPool: &sync.Pool{},
-	// Origin is checked by originAllowed before the upgrade, with the rules of the surface (console or site).
-	CheckOrigin: func(*http.Request) bool { return true },
-}
+// upgrader answers the handshake once checkHandshake has accepted the request: no subprotocol and no
+// extension, so compression stays off.
+var upgrader = ws.HTTPUpgrader{Timeout: writeWait}
 
-// wsConn is one WebSocket client: a reader goroutine, and a writer goroutine that exists only while there is
-// something to write.
+// readers are the read buffers of connections that are reading now. An idle connection holds none: it
+// borrows one when its socket becomes readable and gives it back when everything that arrived is handled.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
+
+// writeBuffers hold the frames of one write while a writer runs: copied into one buffer, a batch of frames
+// costs one system call.
+var writeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// wsConn is one WebSocket client. It has no goroutine while idle: where the server has a poller (Linux), a
+// goroutine starts when the socket is readable and ends when what arrived is handled; elsewhere a reader
+// goroutine per connection waits in a blocking read. A writer goroutine exists only while there is
+// something to write. Its fields are what an idle connection costs, so they are kept few and small.
 type wsConn struct {
 	s      *Server
-	ws     *websocket.Conn
+	conn   net.Conn
 	site   *chat.Site // the site named at upgrade (customers)
 	origin string
-	ip     string
-	limit  *ratelimit.Keyed
+
+	// deadline is when a silent connection is closed (Unix nanoseconds): the auth deadline until the
+	// connection is authenticated, then the last frame or pong plus pongWait.
+	deadline atomic.Int64
+
+	// Touched only by the goroutine reading the connection (one at a time).
+	limit ratelimit.Pace // frames per second, whatever they are
+	bad   uint8          // consecutive malformed frames
+
+	wmu       sync.Mutex // one writer on the socket at a time: the data frames' writer or the close
+	closeSent bool       // under wmu
 
 	mu         sync.Mutex
-	p          *auth.Principal
-	queue      [][]byte
-	queueBytes int
+	authed     bool
 	writing    bool
+	reading    bool // a goroutine is reading or handling this connection's frames
 	closed     bool
-	closing    *closeFrame // set by closeAfter: written after the queue drains
-	subs       map[string]*subscription
-	sendCtx    context.Context
-	cancelSend context.CancelFunc
+	cleaned    bool
+	fd         int32    // the socket's descriptor in the poller
+	pollGen    uint32   // the poller's registration number
+	poll       *poller  // the poller watching the socket; nil when a goroutine of its own reads it
+	who        identity // set once authenticated
+	queue      []outFrame
+	queueBytes int
+	closing    *closeFrame        // set by closeAfter: written after the queue drains
+	cancelOp   context.CancelFunc // cancels the frame being handled when the connection closes
+	subs       subscriptions
+}
+
+// identity is who an authenticated connection is, in few bytes: the agent (whose record the rules read: role,
+// teams), or the customer's id, name and site. principal builds from it the auth.Principal that handling a
+// frame needs; keeping the whole principal (the customer's profile and context, the session's token hash,
+// user agent and times) would hold several times as much for as long as the connection idles.
+type identity struct {
+	agent            *chat.Agent
+	id, name, siteID string // customers
+}
+
+func identityOf(p *auth.Principal) identity {
+	if p.Agent != nil {
+		return identity{agent: p.Agent}
+	}
+	return identity{id: p.Customer.ID, name: p.Customer.Name, siteID: p.Session.SiteID}
+}
+
+func (w identity) principalID() string {
+	if w.agent != nil {
+		return w.agent.ID
+	}
+	return w.id
+}
+
+// principal returns the principal the frames' handling works with: everything it reads (the agent; the
+// customer's id, site and name; the session's kind and site).
+func (w identity) principal() *auth.Principal {
+	if w.agent != nil {
+		return &auth.Principal{Kind: chat.PrincipalAgent, Agent: w.agent,
+			Session: &chat.Session{Kind: chat.PrincipalAgent, PrincipalID: w.agent.ID}}
+	}
+	return &auth.Principal{Kind: chat.PrincipalCustomer,
+		Customer: &chat.Customer{ID: w.id, SiteID: w.siteID, Name: w.name},
+		Session:  &chat.Session{Kind: chat.PrincipalCustomer, PrincipalID: w.id, SiteID: w.siteID}}
+}
+
+// subscriptions are a connection's subscriptions by key, the first held inline: a customer's connection has
+// one, and a map for it would cost more than the rest of the record.
+type subscriptions struct {
+	key  string
+	one  *subscription
+	more map[string]*subscription
+}
+
+func (ss *subscriptions) get(k string) *subscription {
+	if ss.one != nil && ss.key == k {
+		return ss.one
+	}
+	return ss.more[k]
+}
+
+func (ss *subscriptions) set(k string, sub *subscription) {
+	switch {
+	case ss.one != nil && ss.key == k, ss.one == nil && ss.more[k] == nil:
+		ss.key, ss.one = k, sub
+	default:
+		if ss.more == nil {
+			ss.more = map[string]*subscription{}
+		}
+		ss.more[k] = sub
+	}
+}
+
+// del removes k and reports whether it was there.
+func (ss *subscriptions) del(k string) bool {
+	if ss.one != nil && ss.key == k {
+		ss.key, ss.one = "", nil
+		return true
+	}
+	_, ok := ss.more[k]
+	delete(ss.more, k)
+	return ok
+}
+
+func (ss *subscriptions) len() int {
+	n := len(ss.more)
+	if ss.one != nil {
+		n++
+	}
+	return n
+}
+
+// all yields every subscription with its key.
+func (ss *subscriptions) all(yield func(string, *subscription) bool) {
+	if ss.one != nil && !yield(ss.key, ss.one) {
+		return
+	}
+	for k, sub := range ss.more {
+		if !yield(k, sub) {
+			return
+		}
+	}
 }
 
 // subscription is a connection's position in one conversation or stream.
 type subscription struct {
-	conv      *chat.Conversation // nil for event streams
-	lastSent  uint64             // highest seq queued to the client
-	replaying bool               // history is being replayed: live frames wait in pending
+	conv      bool   // a conversation (else an event stream)
+	lastSent  uint64 // highest seq queued to the client
+	replaying bool   // history is being replayed: live frames wait in pending
 	pending   []*hub.Delivery
 }
 
@@ -106,23 +235,126 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 			p = pr
 		}
 	}
-	ws, err := upgrader.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
+	if !checkHandshake(w, r) {
+		return
 	}
-	c := &wsConn{s: s, ws: ws, site: site, origin: origin, ip: s.clientIP(r), subs: map[string]*subscription{},
-		limit: ratelimit.New(framesPerSecond, frameBurst)}
-	c.sendCtx, c.cancelSend = context.WithCancel(context.Background())
+	conn, rw, _, err := upgrader.Upgrade(r, w)
+	if err != nil {
+		if conn != nil {
+			conn.Close() // the upgrader has answered on it
+		}
+		return
+	}
+	if rw.Reader.Buffered() > 0 {
+		// A client may send frames only once it has the handshake's answer (RFC 6455, 4.1).
+		conn.Close()
+		return
+	}
+	c := &wsConn{s: s, conn: conn, site: site, origin: origin, fd: -1}
+	c.deadline.Store(time.Now().Add(protocol.CloseAuthTimeoutSec * time.Second).UnixNano())
 	s.track(c, true)
 	if p != nil {
-		c.authenticated(p, "")
+		c.authenticated(r.Context(), p, "")
 	}
-	// The HTTP handler returns; the connection lives on in its reader goroutine, so the server's per-request
-	// state (buffers, the handler's stack) is released while the connection is idle.
-	go c.readLoop()
+	// The HTTP handler returns; the connection lives on in the poller (or its reader goroutine), so the
+	// server's per-request state (buffers, the handler's stack) is released while the connection is idle.
+	c.start()
+}
+
+// checkHandshake checks that r asks for a WebSocket (RFC 6455, 4.2.1) and answers it if not, as
+// gorilla/websocket did: 400 (405 for a method other than GET) with the version the server speaks.
+func checkHandshake(w http.ResponseWriter, r *http.Request) bool {
+	status := 0
+	key, err := base64.StdEncoding.DecodeString(r.Header.Get("Sec-Websocket-Key"))
+	switch {
+	case !headerHasToken(r.Header, "Connection", "upgrade"), !headerHasToken(r.Header, "Upgrade", "websocket"):
+		status = http.StatusBadRequest
+	case r.Method != http.MethodGet:
+		status = http.StatusMethodNotAllowed
+	case !headerHasToken(r.Header, "Sec-Websocket-Version", "13"), err != nil || len(key) != 16:
+		status = http.StatusBadRequest
+	default:
+		return true
+	}
+	w.Header().Set("Sec-Websocket-Version", "13")
+	http.Error(w, http.StatusText(status), status)
+	return false
+}
+
+// headerHasToken reports whether one of the comma-separated values of the header is token (any case).
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (s *Server) pongWait() time.Duration { return s.heartbeat*5/2 + 500*time.Millisecond }
+
+// sweepInterval is how often the poller looks for connections past their deadline: often enough that a
+// deadline is kept within a fraction of the shortest one (the pong deadline of a 1 s heartbeat is 3 s), and
+// no more than once a second, which costs little even at tens of thousands of connections.
+func (s *Server) sweepInterval() time.Duration {
+	return min(max(s.heartbeat/4, 100*time.Millisecond), time.Second)
+}
+
+// acquirePoller returns the server's poller, started with the first connection, or nil when connections
+// must be read by goroutines of their own (no epoll on this system, or turned off).
+func (s *Server) acquirePoller() *poller {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	if s.noPoller {
+		return nil
+	}
+	if s.epoll == nil {
+		p, err := newPoller(s.sweepInterval(), s.sweep)
+		if err != nil {
+			s.log.Debug("websocket poller unavailable; a goroutine reads each connection", "err", err)
+			return nil
+		}
+		s.epoll = p
+	}
+	s.pollUsers++
+	return s.epoll
+}
+
+// releasePoller is called when a connection the poller watched has ended; the poller stops with the last.
+func (s *Server) releasePoller(p *poller) {
+	s.pollMu.Lock()
+	defer s.pollMu.Unlock()
+	if p != s.epoll {
+		return
+	}
+	if s.pollUsers--; s.pollUsers == 0 {
+		p.close()
+		s.epoll = nil
+	}
+}
+
+// sweep closes the connections past their deadline that have no reading goroutine (whose read deadline
+// would close them): with the poller, an idle connection has no blocking read to time out.
+func (s *Server) sweep(now time.Time) {
+	t := now.UnixNano()
+	var late []*wsConn
+	s.connMu.Lock()
+	for c := range s.conns {
+		if c.deadline.Load() < t {
+			late = append(late, c)
+		}
+	}
+	s.connMu.Unlock()
+	for _, c := range late {
+		c.mu.Lock()
+		if !c.reading {
+			c.timedOutLocked()
+		}
+		c.mu.Unlock()
+	}
+}
 
 // originAllowed applies the Origin rules: no Origin (a native app or server) is allowed, since only browsers
 // send ambient credentials; "null" never is; the console's socket only from the console's own origin; a
@@ -158,7 +390,7 @@ func siteAllows(site *chat.Site, origin string) bool {
 	return false
 }
 
-// track adds or removes a connection from the server's set (heartbeats, shutdown).
+// track adds or removes a connection from the server's set (heartbeats, deadlines, shutdown).
 func (s *Server) track(c *wsConn, add bool) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
@@ -171,7 +403,7 @@ func (s *Server) track(c *wsConn, add bool) {
 	}
 }
 
-func (c *wsConn) authenticated(p *auth.Principal, ref string) {
+func (c *wsConn) authenticated(ctx context.Context, p *auth.Principal, ref string) {
 	pr := &protocol.Principal{Kind: string(p.Kind), ID: p.ID()}
 	if p.Agent != nil {
 		pr.Name, pr.Role = p.Agent.Name, string(p.Agent.Role)
@@ -184,25 +416,70 @@ func (c *wsConn) authenticated(p *auth.Principal, ref string) {
 	if p.Agent != nil {
 		// Presence follows the agent's connections; recorded before the hello, so a client that has its hello
 		// is online for the router.
-		c.s.msg.AgentConnected(c.sendCtx, p.Agent)
+		c.s.msg.AgentConnected(ctx, p.Agent)
 	}
 	// The principal and the hello in one step: nothing for an authenticated connection (a heartbeat) can be
 	// queued before the hello.
 	c.mu.Lock()
-	c.p = p
+	c.who, c.authed = identityOf(p), true
+	if c.site != nil && c.site.ID == c.who.siteID {
+		c.who.siteID = c.site.ID // one string for all the site's connections
+	}
+	c.deadline.Store(time.Now().Add(c.s.pongWait()).UnixNano())
 	c.enqueueLocked(hello)
 	c.mu.Unlock()
 }
 
+// principal returns the connection's principal, nil before authentication.
 func (c *wsConn) principal() *auth.Principal {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.p
+	if !c.authed {
+		return nil
+	}
+	return c.who.principal()
 }
 
-// readLoop reads frames until the connection ends, then cleans up. Every frame is handled here, in order.
-func (c *wsConn) readLoop() {
-	defer c.cleanup()
+// start has the connection read: through the poller where there is one, else by a goroutine of its own.
+func (c *wsConn) start() {
+	pl := c.s.acquirePoller()
+	fd, ok := socketFD(c.conn)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		// Closed already (a shutdown, a full queue): the close has cleaned up, or will.
+		if pl != nil {
+			c.s.releasePoller(pl)
+		}
+		return
+	}
+	if pl != nil && ok && pl.add(c, fd) == nil {
+		c.poll = pl
+		return
+	}
+	if pl != nil {
+		c.s.releasePoller(pl)
+	}
+	c.reading = true
+	go c.serve(false)
+}
+
+// readable is called by the poller when the socket has something to read, or was closed by the peer.
+func (c *wsConn) readable() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.reading {
+		return
+	}
+	c.reading = true
+	go c.serve(true)
+}
+
+// serve reads frames and handles them, in order, one at a time. With idle set (the poller started it) it
+// returns once what arrived is handled and nothing more is buffered, in the middle of no message; the poller
+// watches the socket again. Otherwise it reads until the connection ends.
+func (c *wsConn) serve(idle bool) {
+	defer c.doneReading()
 	defer func() {
 		if v := recover(); v != nil {
 			c.s.metrics.Panics.Inc()
@@ -210,47 +487,156 @@ func (c *wsConn) readLoop() {
 			c.Kick(protocol.CloseInternal, "internal error")
 		}
 	}()
-	c.ws.SetReadLimit(protocol.MaxFrameBytes)
-	// A live client answers every heartbeat's ping; two and a half intervals without a word means the
-	// connection is half-open (a vanished phone, a dead NAT entry), and it is closed.
-	deadline := c.s.pongWait()
-	c.ws.SetReadDeadline(time.Now().Add(deadline))
-	c.ws.SetPongHandler(func(string) error {
-		c.ws.SetReadDeadline(time.Now().Add(deadline))
-		return nil
-	})
-	authDeadline := time.Now().Add(protocol.CloseAuthTimeoutSec * time.Second)
-	if c.principal() == nil {
-		c.ws.SetReadDeadline(authDeadline)
-	}
-	bad := 0
-	for {
-		mt, data, err := c.ws.ReadMessage()
-		if err != nil {
-			c.readFailed(err, authDeadline)
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(c.conn)
+	defer func() {
+		br.Reset(nil)
+		readers.Put(br)
+	}()
+	var m message
+	for c.readFrame(br, &m, idle) {
+		if idle && !m.fragmented && br.Buffered() == 0 {
 			return
 		}
-		c.ws.SetReadDeadline(time.Now().Add(deadline))
-		if mt != websocket.TextMessage {
-			c.Kick(protocol.CloseUnsupported, "frames must be JSON text")
-			return
-		}
-		if !utf8.Valid(data) {
-			c.Kick(protocol.CloseInvalidUTF8, "text frame is not valid UTF-8")
-			return
-		}
-		if !c.process(data, &bad) {
+		// Frames already buffered are not handled once the connection is closed (a full queue, a revoke).
+		c.mu.Lock()
+		closed := c.closed
+		c.mu.Unlock()
+		if closed {
 			return
 		}
 	}
 }
 
+// doneReading runs when serve returns: the poller watches the socket again, or the connection has ended.
+func (c *wsConn) doneReading() {
+	c.mu.Lock()
+	c.reading = false
+	if !c.closed && c.closing == nil {
+		if c.poll != nil && c.poll.rearm(c) == nil {
+			c.mu.Unlock()
+			return
+		}
+		c.kickLocked(protocol.CloseNormal, "")
+	}
+	c.mu.Unlock()
+	c.maybeCleanup()
+}
+
+// message is the data message being read: its opcode and its fragments' payload so far.
+type message struct {
+	op         ws.OpCode
+	data       []byte
+	fragmented bool // a fragment without FIN was read: the message continues
+}
+
+// readFrame reads one frame and acts on it: a control frame at once, a data frame added to m, and a complete
+// message handled. It returns false when the connection must end (it has been closed with the right code).
+func (c *wsConn) readFrame(br *bufio.Reader, m *message, idle bool) bool {
+	if !m.fragmented {
+		// A frame's bytes may come in several pieces; the wait for them is bounded by the deadline.
+		c.conn.SetReadDeadline(time.Unix(0, c.deadline.Load()))
+	}
+	h, err := ws.ReadHeader(br)
+	if err != nil {
+		c.readFailed(err)
+		return false
+	}
+	state := ws.StateServerSide
+	if m.fragmented {
+		state |= ws.StateFragmented
+	}
+	if err := ws.CheckHeader(h, state); err != nil {
+		c.Kick(closeProtocolError, err.Error())
+		return false
+	}
+	if h.OpCode.IsControl() {
+		return c.control(br, h)
+	}
+	if int64(len(m.data))+h.Length > protocol.MaxFrameBytes {
+		c.Kick(protocol.CloseTooBig, "")
+		return false
+	}
+	n := len(m.data)
+	m.data = slices.Grow(m.data, int(h.Length))[:n+int(h.Length)]
+	if _, err := io.ReadFull(br, m.data[n:]); err != nil {
+		c.readFailed(err)
+		return false
+	}
+	ws.Cipher(m.data[n:], h.Mask, 0)
+	c.touch()
+	if h.OpCode != ws.OpContinuation {
+		m.op = h.OpCode
+	}
+	if m.fragmented = !h.Fin; m.fragmented {
+		return true
+	}
+	op, data := m.op, m.data
+	*m = message{}
+	if op != ws.OpText {
+		c.Kick(protocol.CloseUnsupported, "frames must be JSON text")
+		return false
+	}
+	if !utf8.Valid(data) {
+		c.Kick(protocol.CloseInvalidUTF8, "text frame is not valid UTF-8")
+		return false
+	}
+	if idle {
+		return c.frame(data)
+	}
+	return c.process(data)
+}
+
+// control acts on a control frame: a ping is answered with a pong, a pong keeps the connection alive, a close
+// is answered with a close carrying the same code, and ends the connection.
+func (c *wsConn) control(br *bufio.Reader, h ws.Header) bool {
+	var buf [ws.MaxControlFramePayloadSize]byte
+	p := buf[:h.Length]
+	if _, err := io.ReadFull(br, p); err != nil {
+		c.readFailed(err)
+		return false
+	}
+	ws.Cipher(p, h.Mask, 0)
+	c.touch()
+	switch h.OpCode {
+	case ws.OpPing:
+		c.mu.Lock()
+		c.enqueueFrameLocked(outFrame{op: ws.OpPong, b: append([]byte{}, p...)})
+		c.mu.Unlock()
+	case ws.OpClose:
+		switch code, reason := ws.ParseCloseFrameData(p); {
+		case len(p) == 0:
+			c.Kick(closeNoStatus, "")
+		case len(p) == 1:
+			c.Kick(closeProtocolError, "close frame with a one-byte payload")
+		default:
+			if err := ws.CheckCloseFrameData(code, reason); err != nil {
+				c.Kick(closeProtocolError, err.Error())
+			} else {
+				c.Kick(int(code), "")
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// touch records that the client spoke: an authenticated connection's deadline moves to pongWait from now.
+// Until it authenticates, the auth deadline stays.
+func (c *wsConn) touch() {
+	c.mu.Lock()
+	if c.authed {
+		c.deadline.Store(time.Now().Add(c.s.pongWait()).UnixNano())
+	}
+	c.mu.Unlock()
+}
+
 // process decodes and handles one frame on a goroutine of its own that ends with the frame, while the reader
-// waits. The work (JSON, authentication, the store, a replay) grows a goroutine's stack to 8 KiB and more, and
-// a parked goroutine keeps the stack it grew: done on the reader, every idle connection would hold that much
-// (S3 measured 9.2 KB of stack per idle connection). The reader, parked in ReadMessage between frames, stays
-// at its first few KiB. Frames are still handled one at a time, in order.
-func (c *wsConn) process(data []byte, bad *int) bool {
+// waits (goroutine readers only: the poller's goroutines end anyway). The work (JSON, authentication, the
+// store, a replay) grows a goroutine's stack to 8 KiB and more, and a parked goroutine keeps the stack it
+// grew: done on the reader, every idle connection would hold that much. Frames are still handled one at a
+// time, in order.
+func (c *wsConn) process(data []byte) bool {
 	done := make(chan bool, 1)
 	go func() {
 		defer func() {
@@ -261,31 +647,52 @@ func (c *wsConn) process(data []byte, bad *int) bool {
 				done <- false
 			}
 		}()
-		done <- c.frame(data, bad)
+		done <- c.frame(data)
 	}()
 	return <-done
 }
 
 // frame decodes one frame and dispatches it. It returns false when the connection must end.
-func (c *wsConn) frame(data []byte, bad *int) bool {
+func (c *wsConn) frame(data []byte) bool {
 	var f protocol.ClientFrame
 	err := unmarshalStrict(data, &f)
-	if ok, _ := c.limit.Allow(""); !ok {
+	if !c.limit.Allow(time.Now(), framesPerSecond, frameBurst) {
 		// Answer with the frame's ids so a client retries exactly what was refused.
 		c.send(errorFrame(f.ID, chat.Errorf(chat.CodeRateLimited, "too many frames; slow down"), f.ConversationID, f.ClientMsgID))
 		return true
 	}
 	if err != nil {
-		*bad++
+		c.bad++
 		c.sendErr(refOf(data), err)
-		if *bad >= maxBadFrames {
+		if c.bad >= maxBadFrames {
 			c.Kick(protocol.CloseTooManyErrors, "too many malformed frames")
 			return false
 		}
 		return true
 	}
-	*bad = 0
-	return c.handle(&f)
+	c.bad = 0
+	ctx, done := c.opContext()
+	defer done()
+	return c.handle(ctx, &f)
+}
+
+// opContext returns the context for handling one frame: it ends with the frame, or when the connection
+// closes. (One context for the connection's whole life would hold its memory while the connection idles.)
+func (c *wsConn) opContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c.mu.Lock()
+	if c.closed {
+		cancel()
+	} else {
+		c.cancelOp = cancel
+	}
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		c.cancelOp = nil
+		c.mu.Unlock()
+		cancel()
+	}
 }
 
 // refOf digs the id out of a frame that failed strict decoding, so the error can say which request it was.
@@ -301,38 +708,46 @@ func refOf(data []byte) string {
 	return ""
 }
 
-func (c *wsConn) readFailed(err error, authDeadline time.Time) {
+// readFailed closes the connection after a failed read: a timeout is the pong (or auth) deadline, a header
+// no WebSocket can have is a protocol error, anything else (the peer went away) a normal close.
+func (c *wsConn) readFailed(err error) {
 	var ne interface{ Timeout() bool }
 	switch {
-	case errors.Is(err, websocket.ErrReadLimit):
-		c.Kick(protocol.CloseTooBig, "frame larger than 16 KiB")
+	case errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
+		c.Kick(closeProtocolError, err.Error())
 	case errors.As(err, &ne) && ne.Timeout():
-		if c.principal() == nil && !time.Now().Before(authDeadline) {
-			c.Kick(protocol.CloseUnauthorized, "no auth frame in time")
-		} else {
-			c.Kick(protocol.ClosePingTimeout, "no pong in time")
-		}
+		c.mu.Lock()
+		c.timedOutLocked()
+		c.mu.Unlock()
 	default:
 		c.Kick(protocol.CloseNormal, "")
 	}
 }
 
+// timedOutLocked closes a connection past its deadline: no auth frame in time, or no pong.
+func (c *wsConn) timedOutLocked() {
+	if !c.authed {
+		c.kickLocked(protocol.CloseUnauthorized, "no auth frame in time")
+	} else {
+		c.kickLocked(protocol.ClosePingTimeout, "no pong in time")
+	}
+}
+
 // handle dispatches one frame. It returns false when the connection must end.
-func (c *wsConn) handle(f *protocol.ClientFrame) bool {
+func (c *wsConn) handle(ctx context.Context, f *protocol.ClientFrame) bool {
 	p := c.principal()
 	if f.Type == protocol.TypeAuth {
 		if p != nil {
 			c.sendErr(f.ID, chat.Errorf(chat.CodeConflict, "already authenticated"))
 			return true
 		}
-		return c.auth(f)
+		return c.auth(ctx, f)
 	}
 	if p == nil {
 		c.sendErr(f.ID, chat.Errorf(chat.CodeUnauthorized, "send an auth frame first"))
 		c.closeAfter(protocol.CloseUnauthorized, "not authenticated")
 		return false
 	}
-	ctx := c.sendCtx
 	switch f.Type {
 	case protocol.TypeSubscribe:
 		c.subscribe(ctx, p, f)
@@ -358,8 +773,8 @@ func (c *wsConn) handle(f *protocol.ClientFrame) bool {
 	return true
 }
 
-func (c *wsConn) auth(f *protocol.ClientFrame) bool {
-	ctx, cancel := context.WithTimeout(c.sendCtx, 10*time.Second)
+func (c *wsConn) auth(ctx context.Context, f *protocol.ClientFrame) bool {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var p *auth.Principal
 	var err error
@@ -389,8 +804,7 @@ func (c *wsConn) auth(f *protocol.ClientFrame) bool {
 		}
 		return false
 	}
-	c.ws.SetReadDeadline(time.Now().Add(c.s.pongWait()))
-	c.authenticated(p, f.ID)
+	c.authenticated(ctx, p, f.ID)
 	return true
 }
 
@@ -399,9 +813,11 @@ func (c *wsConn) sendMessage(ctx context.Context, p *auth.Principal, f *protocol
 		ClientMsgID: f.ClientMsgID, Body: f.Body, Type: f.MsgType})
 	ref := f.ID
 	clientID, convID := f.ClientMsgID, f.ConversationID
-	// Wait for the commit off the reader goroutine, so a client can pipeline sends; they were queued in order.
+	// Wait for the commit off the reading goroutine, so a client can pipeline sends; they were queued in order.
+	// Not on the frame's context, which ends with the frame: an ack that comes after the connection closed
+	// is dropped by send.
 	go func() {
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		res, err := pending.Wait(wctx)
 		if err != nil {
@@ -460,7 +876,7 @@ func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur 
 		c.sendErr(ref, chat.Invalid("subscriptions", "each subscription names a conversation_id or a stream, with last_seq"))
 		return
 	}
-	var conv *chat.Conversation
+	var conv *chat.Conversation // read here, not kept: the subscription needs only its id
 	if cur.ConversationID != "" {
 		cv, err := c.s.msg.Conversation(ctx, p, cur.ConversationID)
 		if err != nil {
@@ -481,13 +897,13 @@ func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur 
 		c.mu.Unlock()
 		return
 	}
-	if len(c.subs) >= 1000 && c.subs[key] == nil {
+	if c.subs.len() >= 1000 && c.subs.get(key) == nil {
 		c.mu.Unlock()
 		c.sendErr(ref, chat.Invalid("subscriptions", "a connection may hold at most 1000 subscriptions"))
 		return
 	}
-	sub := &subscription{conv: conv, lastSent: cur.LastSeq, replaying: true}
-	c.subs[key] = sub
+	sub := &subscription{conv: conv != nil, lastSent: cur.LastSeq, replaying: true}
+	c.subs.set(key, sub)
 	c.mu.Unlock()
 	c.s.hub.Subscribe(key, c)
 
@@ -548,7 +964,7 @@ func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur 
 	fr := messaging.Marshal(resumed)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.subs[key] != sub || c.closed {
+	if c.subs.get(key) != sub || c.closed {
 		return
 	}
 	for _, b := range replay {
@@ -587,8 +1003,7 @@ func idsIf(ok bool, id string) []string {
 
 func (c *wsConn) unsubscribe(key string) {
 	c.mu.Lock()
-	_, ok := c.subs[key]
-	delete(c.subs, key)
+	ok := c.subs.del(key)
 	c.mu.Unlock()
 	if ok {
 		c.s.hub.Unsubscribe(key, c)
@@ -600,7 +1015,7 @@ func (c *wsConn) unsubscribe(key string) {
 func (c *wsConn) Deliver(d *hub.Delivery) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sub := c.subs[d.Topic]
+	sub := c.subs.get(d.Topic)
 	if sub == nil || c.closed {
 		return
 	}
@@ -618,7 +1033,7 @@ func (c *wsConn) Deliver(d *hub.Delivery) {
 
 func (c *wsConn) deliverLocked(sub *subscription, d *hub.Delivery) {
 	frame := d.Agent
-	if c.p != nil && c.p.Customer != nil {
+	if c.authed && c.who.agent == nil {
 		frame = d.Customer
 	}
 	if frame == nil {
@@ -641,21 +1056,26 @@ func (c *wsConn) send(f protocol.ServerFrame) {
 	c.mu.Unlock()
 }
 
-// enqueueLocked appends a frame to the send queue and makes sure a writer runs. It reports false (and closes
-// the connection as a slow consumer) when the queue is full.
+// enqueueLocked appends a protocol frame to the send queue and makes sure a writer runs. It reports false (and
+// closes the connection as a slow consumer) when the queue is full.
 func (c *wsConn) enqueueLocked(b []byte) bool {
+	return c.enqueueFrameLocked(outFrame{op: ws.OpText, b: b})
+}
+
+func (c *wsConn) enqueueFrameLocked(f outFrame) bool {
 	if c.closed || c.closing != nil {
 		return false
 	}
-	if len(c.queue) >= maxQueueFrames || c.queueBytes+len(b) > maxQueueBytes {
+	if len(c.queue) >= maxQueueFrames || c.queueBytes+len(f.b) > maxQueueBytes {
 		c.s.metrics.SlowConsumers.Inc()
 		c.kickLocked(protocol.CloseSlowConsumer, "the client is not reading fast enough; resume")
 		return false
 	}
-	c.queue = append(c.queue, b)
-	c.queueBytes += len(b)
+	c.queue = append(c.queue, f)
+	c.queueBytes += len(f.b)
 	if !c.writing {
 		c.writing = true
+		c.s.writers.Add(1)
 		go c.writeLoop()
 	}
 	return true
@@ -671,6 +1091,7 @@ func (c *wsConn) closeAfter(code int, reason string) {
 	c.closing = &closeFrame{code, reason}
 	if !c.writing {
 		c.writing = true
+		c.s.writers.Add(1)
 		go c.writeLoop()
 	}
 }
@@ -678,6 +1099,7 @@ func (c *wsConn) closeAfter(code int, reason string) {
 // writeLoop writes queued frames in order and exits when the queue is empty: an idle connection has no writer
 // goroutine. It is the only goroutine that writes data frames.
 func (c *wsConn) writeLoop() {
+	defer c.s.writers.Add(-1)
 	for {
 		c.mu.Lock()
 		if len(c.queue) == 0 && c.closing != nil && !c.closed {
@@ -695,26 +1117,52 @@ func (c *wsConn) writeLoop() {
 		frames := c.queue
 		c.queue, c.queueBytes = nil, 0
 		c.mu.Unlock()
-		for _, b := range frames {
-			c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-			var err error
-			if len(b) == 0 && b != nil {
-				err = c.ws.WriteMessage(websocket.PingMessage, nil)
-			} else {
-				err = c.ws.WriteMessage(websocket.TextMessage, b)
-				if err == nil {
-					c.s.metrics.FramesSent.Inc()
-				}
-			}
-			if err != nil {
-				c.Kick(protocol.CloseNormal, "")
-				c.mu.Lock()
-				c.writing = false
-				c.mu.Unlock()
-				return
-			}
+		if err := c.writeFrames(frames); err != nil {
+			c.Kick(protocol.CloseNormal, "")
+			c.mu.Lock()
+			c.writing = false
+			c.mu.Unlock()
+			return
 		}
 	}
+}
+
+// writeFrames writes frames in order, as many in one system call as fit in maxWriteBatch bytes (a frame
+// larger than that alone), each call bounded by writeWait. It stops once the close frame is out.
+func (c *wsConn) writeFrames(frames []outFrame) error {
+	buf := writeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4*maxWriteBatch {
+			writeBuffers.Put(buf)
+		}
+	}()
+	scratch := make([]byte, ws.MaxHeaderSize)
+	for len(frames) > 0 {
+		buf.Reset()
+		n, texts := 0, 0
+		for ; n < len(frames) && (n == 0 || buf.Len()+len(frames[n].b) <= maxWriteBatch); n++ {
+			f := frames[n]
+			_ = ws.WriteHeaderBuffer(buf, ws.Header{Fin: true, OpCode: f.op, Length: int64(len(f.b))}, scratch)
+			buf.Write(f.b)
+			if f.op == ws.OpText {
+				texts++
+			}
+		}
+		frames = frames[n:]
+		c.wmu.Lock()
+		if c.closeSent {
+			c.wmu.Unlock()
+			return net.ErrClosed
+		}
+		c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		_, err := c.conn.Write(buf.Bytes())
+		c.wmu.Unlock()
+		if err != nil {
+			return err
+		}
+		c.s.metrics.FramesSent.Add(float64(texts))
+	}
+	return nil
 }
 
 // Kick implements hub.Kickable: it closes the connection with a close code the client acts on.
@@ -730,46 +1178,70 @@ func (c *wsConn) kickLocked(code int, reason string) {
 	}
 	c.closed = true
 	c.queue, c.queueBytes = nil, 0
-	c.cancelSend()
-	// WriteControl may be called concurrently with the writer; the deadline bounds a stuck peer.
-	go func() {
-		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
-		c.ws.Close()
-	}()
+	if c.cancelOp != nil {
+		c.cancelOp()
+	}
+	if c.poll != nil {
+		c.poll.remove(c) // before the socket is closed: its number is free for the next connection after that
+	}
+	go c.closeSocket(code, reason)
 }
 
-// cleanup runs when the reader ends: unsubscribe everything and forget the connection.
-func (c *wsConn) cleanup() {
-	c.mu.Lock()
-	if c.closing == nil {
-		c.kickLocked(protocol.CloseNormal, "")
-	} // else the writer sends what is queued and the close frame, then closes
+// closeSocket sends the close frame and closes the socket. The close waits for a write in progress, which
+// the one-second deadline cuts short for a peer that does not read.
+func (c *wsConn) closeSocket(code int, reason string) {
+	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	c.wmu.Lock()
+	if !c.closeSent {
+		c.closeSent = true
+		body := []byte(nil)
+		if code != closeNoStatus {
+			body = ws.NewCloseFrameBody(ws.StatusCode(code), reason)
+		}
+		_, _ = c.conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(body)))
+	}
+	c.wmu.Unlock()
+	c.conn.Close()
+	c.maybeCleanup()
+}
 
-	keys := make([]string, 0, len(c.subs))
-	for k := range c.subs {
+// maybeCleanup forgets a closed connection once no goroutine reads it: unsubscribe everything, unregister it.
+// It runs once, after the close and after the last frame's handling, so no subscription can come after it.
+func (c *wsConn) maybeCleanup() {
+	c.mu.Lock()
+	if !c.closed || c.reading || c.cleaned {
+		c.mu.Unlock()
+		return
+	}
+	c.cleaned = true
+	keys := make([]string, 0, c.subs.len())
+	for k := range c.subs.all {
 		keys = append(keys, k)
 	}
-	c.subs = map[string]*subscription{}
-	p := c.p
+	c.subs = subscriptions{}
+	who, authed, pl := c.who, c.authed, c.poll
 	c.mu.Unlock()
 	for _, k := range keys {
 		c.s.hub.Unsubscribe(k, c)
 	}
-	if p != nil {
-		c.s.hub.Unregister(p.ID(), c)
-		if p.Agent != nil {
-			c.s.msg.AgentDisconnected(p.Agent)
+	if authed {
+		c.s.hub.Unregister(who.principalID(), c)
+		if who.agent != nil {
+			c.s.msg.AgentDisconnected(who.agent)
 		}
 	}
 	c.s.track(c, false)
+	if pl != nil {
+		c.s.releasePoller(pl)
+	}
 }
 
 // heartbeatTargets returns the ids of the connection's conversation and stream subscriptions.
 func (c *wsConn) heartbeatTargets() (convs, streams []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k, sub := range c.subs {
-		if sub.conv != nil {
+	for k, sub := range c.subs.all {
+		if sub.conv {
 			convs = append(convs, k)
 		} else {
 			streams = append(streams, k)
@@ -782,18 +1254,18 @@ func (c *wsConn) heartbeatTargets() (convs, streams []string) {
 func (c *wsConn) heartbeat(heads map[string]uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || c.p == nil {
+	if c.closed || !c.authed {
 		if !c.closed {
-			c.enqueueLocked(pingFrame)
+			c.enqueueFrameLocked(pingFrame)
 		}
 		return
 	}
-	mine := make(map[string]uint64, len(c.subs))
-	for k := range c.subs {
+	mine := make(map[string]uint64, c.subs.len())
+	for k := range c.subs.all {
 		if h, ok := heads[k]; ok {
 			mine[k] = h
 		}
 	}
-	c.enqueueLocked(pingFrame)
+	c.enqueueFrameLocked(pingFrame)
 	c.enqueueLocked(messaging.Marshal(protocol.ServerFrame{Type: protocol.TypeHeartbeat, Heads: mine}))
 }

@@ -52,10 +52,60 @@ type Hub struct {
 	bus Bus
 
 	mu   sync.RWMutex
-	subs map[string]map[Subscriber]struct{}
+	subs map[string]*set[Subscriber]
 
 	pmu        sync.Mutex
-	principals map[string]map[Kickable]struct{}
+	principals map[string]*set[Kickable]
+}
+
+// set is a set of subscribers or connections that holds its first member inline: most topics and principals
+// have one live connection on a node (a customer's conversation, an agent's stream), and a map for each would
+// be most of what an idle connection costs the hub.
+type set[T comparable] struct {
+	one  T
+	has  bool
+	more map[T]struct{}
+}
+
+func (s *set[T]) add(v T) {
+	switch {
+	case s.has && s.one == v:
+	case !s.has && s.more == nil:
+		s.one, s.has = v, true
+	default:
+		if s.more == nil {
+			s.more = map[T]struct{}{}
+		}
+		s.more[v] = struct{}{}
+	}
+}
+
+func (s *set[T]) remove(v T) {
+	if s.has && s.one == v {
+		var zero T
+		s.one, s.has = zero, false
+		return
+	}
+	delete(s.more, v)
+}
+
+func (s *set[T]) len() int {
+	n := len(s.more)
+	if s.has {
+		n++
+	}
+	return n
+}
+
+// appendTo appends the members to out.
+func (s *set[T]) appendTo(out []T) []T {
+	if s.has {
+		out = append(out, s.one)
+	}
+	for v := range s.more {
+		out = append(out, v)
+	}
+	return out
 }
 
 // New returns a hub that forwards to bus (Local{} for a single node).
@@ -63,7 +113,7 @@ func New(bus Bus) *Hub {
 	if bus == nil {
 		bus = Local{}
 	}
-	return &Hub{bus: bus, subs: map[string]map[Subscriber]struct{}{}, principals: map[string]map[Kickable]struct{}{}}
+	return &Hub{bus: bus, subs: map[string]*set[Subscriber]{}, principals: map[string]*set[Kickable]{}}
 }
 
 // Subscribe adds s to topic. Deliveries published after Subscribe returns reach s.
@@ -71,10 +121,10 @@ func (h *Hub) Subscribe(topic string, s Subscriber) {
 	h.mu.Lock()
 	m := h.subs[topic]
 	if m == nil {
-		m = map[Subscriber]struct{}{}
+		m = &set[Subscriber]{}
 		h.subs[topic] = m
 	}
-	m[s] = struct{}{}
+	m.add(s)
 	h.mu.Unlock()
 }
 
@@ -82,8 +132,8 @@ func (h *Hub) Subscribe(topic string, s Subscriber) {
 func (h *Hub) Unsubscribe(topic string, s Subscriber) {
 	h.mu.Lock()
 	if m := h.subs[topic]; m != nil {
-		delete(m, s)
-		if len(m) == 0 {
+		m.remove(s)
+		if m.len() == 0 {
 			delete(h.subs, topic)
 		}
 	}
@@ -100,15 +150,12 @@ func (h *Hub) Publish(ctx context.Context, d *Delivery) {
 func (h *Hub) Local(d *Delivery) {
 	h.mu.RLock()
 	m := h.subs[d.Topic]
-	if len(m) == 0 {
+	if m == nil {
 		h.mu.RUnlock()
 		return
 	}
 	// Copy out under the lock, deliver outside it: a subscriber may unsubscribe from within Deliver.
-	targets := make([]Subscriber, 0, len(m))
-	for s := range m {
-		targets = append(targets, s)
-	}
+	targets := m.appendTo(make([]Subscriber, 0, m.len()))
 	h.mu.RUnlock()
 	for _, s := range targets {
 		s.Deliver(d)
@@ -119,7 +166,10 @@ func (h *Hub) Local(d *Delivery) {
 func (h *Hub) Subscribers(topic string) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.subs[topic])
+	if m := h.subs[topic]; m != nil {
+		return m.len()
+	}
+	return 0
 }
 
 // Topics returns how many topics have subscribers on this node.
@@ -136,11 +186,11 @@ func (h *Hub) Register(principalID string, k Kickable) int {
 	defer h.pmu.Unlock()
 	m := h.principals[principalID]
 	if m == nil {
-		m = map[Kickable]struct{}{}
+		m = &set[Kickable]{}
 		h.principals[principalID] = m
 	}
-	m[k] = struct{}{}
-	return len(m)
+	m.add(k)
+	return m.len()
 }
 
 // Unregister forgets a connection and returns how many the principal still has on this node.
@@ -148,27 +198,33 @@ func (h *Hub) Unregister(principalID string, k Kickable) int {
 	h.pmu.Lock()
 	defer h.pmu.Unlock()
 	m := h.principals[principalID]
-	delete(m, k)
-	if len(m) == 0 {
+	if m == nil {
+		return 0
+	}
+	m.remove(k)
+	if m.len() == 0 {
 		delete(h.principals, principalID)
 		return 0
 	}
-	return len(m)
+	return m.len()
 }
 
 // Connections returns how many live connections the principal has on this node.
 func (h *Hub) Connections(principalID string) int {
 	h.pmu.Lock()
 	defer h.pmu.Unlock()
-	return len(h.principals[principalID])
+	if m := h.principals[principalID]; m != nil {
+		return m.len()
+	}
+	return 0
 }
 
 // Kick closes every live connection of a principal on this node.
 func (h *Hub) Kick(principalID string, code int, reason string) {
 	h.pmu.Lock()
 	var ks []Kickable
-	for k := range h.principals[principalID] {
-		ks = append(ks, k)
+	if m := h.principals[principalID]; m != nil {
+		ks = m.appendTo(nil)
 	}
 	h.pmu.Unlock()
 	for _, k := range ks {

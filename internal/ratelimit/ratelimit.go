@@ -76,3 +76,24 @@ func (k *Keyed) sweep(now time.Time) {
 	}
 	k.swept = now
 }
+
+// Pace is a token bucket in eight bytes, for a limit held by each of very many objects (a WebSocket
+// connection's frames): it keeps only the time at which the bucket would be full again (the generic cell rate
+// algorithm), and the rate and burst are given with each call. Its zero value is a full bucket. It is not safe
+// for concurrent use: one goroutine at a time takes from it.
+type Pace struct {
+	full int64 // Unix nanoseconds when the bucket is full again; earlier means full now
+}
+
+// Allow takes one token from a bucket that refills at r per second up to burst, at now.
+func (p *Pace) Allow(now time.Time, r float64, burst int) bool {
+	t := now.UnixNano()
+	interval := int64(float64(time.Second) / r)
+	full := max(p.full, t)
+	// Each token taken pushes "full" one interval later; the bucket is empty once it lies burst intervals ahead.
+	if full+interval-t > interval*int64(burst) {
+		return false
+	}
+	p.full = full + interval
+	return true
+}

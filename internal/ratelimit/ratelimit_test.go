@@ -44,3 +44,35 @@ func TestKeyedForgetsIdleBuckets(t *testing.T) {
 		t.Fatalf("%d buckets kept after they all refilled", n)
 	}
 }
+
+func TestPaceBurstThenRefill(t *testing.T) {
+	var p Pace
+	now := time.Unix(1_000_000, 0)
+	for i := 0; i < 5; i++ {
+		if !p.Allow(now, 2, 5) {
+			t.Fatalf("token %d of a burst of 5 refused", i+1)
+		}
+	}
+	if p.Allow(now, 2, 5) {
+		t.Fatal("a sixth token at once was allowed")
+	}
+	// 2 per second: one token back after half a second, not before.
+	if p.Allow(now.Add(499*time.Millisecond), 2, 5) {
+		t.Fatal("a token came back too early")
+	}
+	if !p.Allow(now.Add(500*time.Millisecond), 2, 5) {
+		t.Fatal("the refilled token was refused")
+	}
+	if p.Allow(now.Add(500*time.Millisecond), 2, 5) {
+		t.Fatal("two tokens came back after half a second")
+	}
+	// Idle for long: full again, but no more than the burst.
+	later := now.Add(time.Hour)
+	n := 0
+	for p.Allow(later, 2, 5) {
+		n++
+	}
+	if n != 5 {
+		t.Fatalf("%d tokens after an hour, want the burst of 5", n)
+	}
+}
