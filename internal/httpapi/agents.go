@@ -148,27 +148,26 @@ type createTeamRequest struct {
 }
 
 // teamRequest checks that an admin asks and reads the team's name from the body; false when it answered.
-func (s *Server) teamRequest(w http.ResponseWriter, r *http.Request) (*auth.Principal, string, bool) {
-	p := principalOf(r.Context())
-	if !p.IsAdmin() {
+func (s *Server) teamRequest(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if !principalOf(r.Context()).IsAdmin() {
 		s.writeError(w, r, chat.Errorf(chat.CodeForbidden, "only admins manage teams"))
-		return nil, "", false
+		return "", false
 	}
 	var in createTeamRequest
 	if err := decodeJSON(w, r, &in, 0); err != nil {
 		s.writeError(w, r, err)
-		return nil, "", false
+		return "", false
 	}
 	name := strings.TrimSpace(in.Name)
 	if err := auth.ValidateName(name); err != nil {
 		s.writeError(w, r, err)
-		return nil, "", false
+		return "", false
 	}
-	return p, name, true
+	return name, true
 }
 
 func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
-	p, name, ok := s.teamRequest(w, r)
+	name, ok := s.teamRequest(w, r)
 	if !ok {
 		return
 	}
@@ -177,14 +176,22 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	_ = s.store.Audit(r.Context(), chat.AuditEntry{ActorType: "agent", ActorID: p.Agent.ID, Action: "team.create",
-		TargetType: "team", TargetID: t.ID, IP: s.clientIP(r)})
+	s.auditTeam(r, "team.create", t)
 	writeJSON(w, http.StatusCreated, t)
+}
+
+// auditTeam records a change of a team, as auditSite does for sites.
+func (s *Server) auditTeam(r *http.Request, action string, t *chat.Team) {
+	p := principalOf(r.Context())
+	if err := s.store.Audit(r.Context(), chat.AuditEntry{ActorType: "agent", ActorID: p.Agent.ID, Action: action,
+		TargetType: "team", TargetID: t.ID, IP: s.clientIP(r)}); err != nil {
+		s.log.Warn("audit", "action", action, "err", err)
+	}
 }
 
 // renameTeam changes a team's name (admins); the conversations, agents and sites of the team are untouched.
 func (s *Server) renameTeam(w http.ResponseWriter, r *http.Request) {
-	p, name, ok := s.teamRequest(w, r)
+	name, ok := s.teamRequest(w, r)
 	if !ok {
 		return
 	}
@@ -193,8 +200,7 @@ func (s *Server) renameTeam(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	_ = s.store.Audit(r.Context(), chat.AuditEntry{ActorType: "agent", ActorID: p.Agent.ID, Action: "team.update",
-		TargetType: "team", TargetID: t.ID, IP: s.clientIP(r)})
+	s.auditTeam(r, "team.update", t)
 	writeJSON(w, http.StatusOK, t)
 }
 
