@@ -52,6 +52,7 @@ func planQueries(s *Store, f planFixture) []planQuery {
 		{name: "session by token", sql: `SELECT token_hash, kind, principal_id, site_id, created_at, expires_at, last_used_at,
 			user_agent, ip FROM sessions WHERE token_hash = ?`, args: []any{f.tokenHash}},
 		{name: "customer session with its customer", sql: customerSessionSQL, args: []any{f.tokenHash, "customer"}},
+		{name: "agent session with its agent and teams", sql: agentSessionSQL, args: []any{f.tokenHash, "agent"}},
 		{name: "touch session", sql: "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_hash = ?", args: []any{1, 2, f.tokenHash}},
 		{name: "delete session", sql: "DELETE FROM sessions WHERE token_hash = ?", args: []any{f.tokenHash}},
 		{name: "delete sessions of a principal", sql: "DELETE FROM sessions WHERE principal_id = ?", args: []any{f.agentID}},

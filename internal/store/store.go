@@ -148,11 +148,15 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	}
 	// WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so an
 	// acknowledged message survives power loss. busy_timeout covers the moments a checkpoint holds the lock.
-	// A 32 MiB page cache per connection (SQLite's default is 2 MiB) and memory-mapped reads of the database
-	// file: the group commit's lookups and the history pages otherwise re-read hot pages with a system call each
-	// (docs/benchmarks.md, history).
+	// A 32 MiB page cache per connection (SQLite's default is 2 MiB): the group commit's lookups re-read hot
+	// pages otherwise. No memory-mapped reads (mmap_size 0): in WAL mode a reader that finds the database changed
+	// since its last transaction drops its page cache and, when it maps the file, unmaps the whole mapping, so
+	// under a steady stream of commits nearly every read began with a munmap and page faults for every page it
+	// touched again. Measured with S6 (history pages while messages flow): mmap on cost ~2.0 ms of server CPU per
+	// history page and 228 MB RSS, off ~1.0 ms and 117 MB (docs/benchmarks.md, History); the mapped pages also
+	// counted in RSS as the first connections read them.
 	common := fmt.Sprintf("_pragma=busy_timeout(%d)&", sqliteBusyTimeout.Milliseconds()) + "_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")" +
-		"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)"
+		"&_pragma=cache_size(-32768)&_pragma=mmap_size(0)"
 	// One writer connection with BEGIN IMMEDIATE: SQLite admits one writer at a time anyway, and immediate
 	// transactions take the write lock up front, so read-then-write never fails with "database is locked".
 	// wal_autocheckpoint(2048): the checkpointer copies the log into the database file beside the writer;
