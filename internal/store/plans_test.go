@@ -88,12 +88,12 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.siteID, f.customerID}},
 		{name: "conversations of a customer", sql: "SELECT " + convCols + " FROM conversations WHERE customer_id = ? ORDER BY created_at DESC LIMIT ?",
 			args: []any{f.customerID, 20}},
-		{name: "messages after a cursor", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-			args: []any{f.convID, 0, 100}},
-		{name: "messages before a cursor", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-			args: []any{f.convID, 5, 100}},
-		{name: "latest messages", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?",
-			args: []any{f.convID, 100}},
+		{name: "messages after a cursor", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT 128",
+			args: []any{f.convID, 0}},
+		{name: "messages before a cursor", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT 128",
+			args: []any{f.convID, 5}},
+		{name: "latest messages", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 128",
+			args: []any{f.convID}},
 
 		{name: "message by client id (SQLite group commit)", sql: liteKeySQL, args: []any{f.convID, "c-1"}, only: "sqlite", index: "messages_client"},
 
