@@ -247,11 +247,14 @@ func (c *Client) SendID(ctx context.Context, conversationID, clientMsgID, body, 
 	c.pending[clientMsgID] = p
 	c.order = append(c.order, clientMsgID)
 	connected := c.connected
+	if connected && c.o.Transport != LongPoll {
+		// Under c.mu: resendOverdue reads it as soon as p is in pending.
+		p.sent = time.Now()
+	}
 	c.mu.Unlock()
 	if c.o.Transport == LongPoll {
 		go c.restSend(p)
 	} else if connected {
-		p.sent = time.Now()
 		_ = c.write(p.frame) // a failed write is retried after the reconnect
 	}
 	select {

@@ -60,6 +60,9 @@ type Server struct {
 	conns   map[*wsConn]struct{}
 	writers atomic.Int64 // WebSocket writer goroutines running
 
+	sendWaits sendWaits // WebSocket sends waiting for their commit
+	work      *workers  // goroutines for the WebSocket connections' reads and writes
+
 	// The WebSocket poller (Linux): started with the first connection, stopped after the last.
 	pollMu    sync.Mutex
 	epoll     *poller
@@ -77,9 +80,10 @@ func New(d Deps) *Server {
 	if d.PollTimeout <= 0 {
 		d.PollTimeout = 25 * time.Second
 	}
+	closing := make(chan struct{})
 	return &Server{cfg: d.Config, store: d.Store, auth: d.Auth, metrics: d.Metrics, log: d.Log,
 		console: d.Console, widget: d.Widget, chat: d.ChatPage, hub: d.Hub, msg: d.Messaging, heartbeat: d.Heartbeat,
-		pollTimeout: d.PollTimeout, conns: map[*wsConn]struct{}{}, closing: make(chan struct{})}
+		pollTimeout: d.PollTimeout, conns: map[*wsConn]struct{}{}, closing: closing, work: newWorkers(closing)}
 }
 
 // Run sends heartbeats to every WebSocket until ctx ends: a ping (a client that stops answering is closed
@@ -88,12 +92,16 @@ func New(d Deps) *Server {
 func (s *Server) Run(ctx context.Context) {
 	t := time.NewTicker(s.heartbeat)
 	defer t.Stop()
+	waits := time.NewTicker(time.Second)
+	defer waits.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			s.sendHeartbeats(ctx)
+		case now := <-waits.C:
+			s.sendWaits.sweep(now)
 		}
 	}
 }

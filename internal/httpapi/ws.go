@@ -25,6 +25,7 @@ import (
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/messaging"
 	"github.com/parley-chat/parley/internal/ratelimit"
+	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/protocol"
 )
 
@@ -472,8 +473,11 @@ func (c *wsConn) readable() {
 		return
 	}
 	c.reading = true
-	go c.serve(true)
+	c.s.work.run(c.serveIdle)
 }
+
+// serveIdle is serve as the poller starts it, on one of the server's workers.
+func (c *wsConn) serveIdle() { c.serve(true) }
 
 // serve reads frames and handles them, in order, one at a time. With idle set (the poller started it) it
 // returns once what arrived is handled and nothing more is buffered, in the middle of no message; the poller
@@ -655,7 +659,11 @@ func (c *wsConn) process(data []byte) bool {
 // frame decodes one frame and dispatches it. It returns false when the connection must end.
 func (c *wsConn) frame(data []byte) bool {
 	var f protocol.ClientFrame
-	err := unmarshalStrict(data, &f)
+	var err error
+	if !decodeClientFrame(data, &f) {
+		f = protocol.ClientFrame{}
+		err = unmarshalStrict(data, &f)
+	}
 	if !c.limit.Allow(time.Now(), framesPerSecond, frameBurst) {
 		// Answer with the frame's ids so a client retries exactly what was refused.
 		c.send(errorFrame(f.ID, chat.Errorf(chat.CodeRateLimited, "too many frames; slow down"), f.ConversationID, f.ClientMsgID))
@@ -809,23 +817,77 @@ func (c *wsConn) auth(ctx context.Context, f *protocol.ClientFrame) bool {
 }
 
 func (c *wsConn) sendMessage(ctx context.Context, p *auth.Principal, f *protocol.ClientFrame) {
-	pending := c.s.msg.SendAsync(ctx, p, messaging.SendInput{ConversationID: f.ConversationID,
-		ClientMsgID: f.ClientMsgID, Body: f.Body, Type: f.MsgType})
-	ref := f.ID
-	clientID, convID := f.ClientMsgID, f.ConversationID
-	// Wait for the commit off the reading goroutine, so a client can pipeline sends; they were queued in order.
-	// Not on the frame's context, which ends with the frame: an ack that comes after the connection closed
-	// is dropped by send.
-	go func() {
-		wctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		res, err := pending.Wait(wctx)
-		if err != nil {
-			c.send(errorFrame(ref, err, convID, clientID))
-			return
+	w := &sendWait{c: c, ref: f.ID, convID: f.ConversationID, clientID: f.ClientMsgID}
+	c.s.sendWaits.add(w, time.Now())
+	// The answer comes from the committer right after the commit, off the reading goroutine, so a client can
+	// pipeline sends; they were queued in order. An ack that comes after the connection closed is dropped by
+	// send.
+	c.s.msg.SendThen(ctx, p, messaging.SendInput{ConversationID: f.ConversationID, ClientMsgID: f.ClientMsgID,
+		Body: f.Body, Type: f.MsgType}, w.answer)
+}
+
+// ackWait is how long a send waits for its commit before the server gives up and answers unavailable
+// (docs/protocol.md, 10.3); the client retries with the same client_msg_id.
+const ackWait = 30 * time.Second
+
+// sendWait is a send waiting for its outcome: answered by the committer's callback, or given up by the
+// sweep of sendWaits, whichever comes first; the other finds it done and does nothing.
+type sendWait struct {
+	done                  atomic.Bool
+	c                     *wsConn
+	ref, convID, clientID string
+}
+
+// answer queues the send's acknowledgement or error, unless the wait was given up.
+func (w *sendWait) answer(res store.SendResult, err error) {
+	if !w.done.CompareAndSwap(false, true) {
+		return
+	}
+	if err != nil {
+		w.c.send(errorFrame(w.ref, err, w.convID, w.clientID))
+		return
+	}
+	w.c.send(w.c.s.msg.Ack(w.ref, res))
+}
+
+func (w *sendWait) expire() {
+	w.answer(store.SendResult{}, chat.Errorf(chat.CodeUnavailable, "no acknowledgement in time; retry with the same client_msg_id"))
+}
+
+// sendWaits holds the sends in flight by the second their wait ends, swept once a second: a timer and a
+// waiting goroutine per message cost more CPU than the rest of the send's handling outside the store. A send
+// is given up between ackWait and ackWait plus a second after it was queued.
+type sendWaits struct {
+	mu      sync.Mutex
+	buckets map[int64][]*sendWait
+}
+
+func (ws *sendWaits) add(w *sendWait, now time.Time) {
+	sec := now.Add(ackWait).Unix() + 1
+	ws.mu.Lock()
+	if ws.buckets == nil {
+		ws.buckets = map[int64][]*sendWait{}
+	}
+	ws.buckets[sec] = append(ws.buckets[sec], w)
+	ws.mu.Unlock()
+}
+
+// sweep gives up the sends whose wait ended by now; those answered already are just forgotten.
+func (ws *sendWaits) sweep(now time.Time) {
+	var late [][]*sendWait
+	ws.mu.Lock()
+	for sec, b := range ws.buckets {
+		if sec <= now.Unix() {
+			late = append(late, b)
+			delete(ws.buckets, sec)
 		}
-		c.send(c.s.msg.Ack(ref, res))
-	}()
+	}
+	ws.mu.Unlock()
+	for _, b := range late {
+		for _, w := range b {
+			w.expire()
+		}
+	}
 }
 
 func errorFrame(ref string, err error, convID, clientID string) protocol.ServerFrame {
@@ -1076,7 +1138,7 @@ func (c *wsConn) enqueueFrameLocked(f outFrame) bool {
 	if !c.writing {
 		c.writing = true
 		c.s.writers.Add(1)
-		go c.writeLoop()
+		c.s.work.run(c.writeLoop)
 	}
 	return true
 }
@@ -1092,7 +1154,7 @@ func (c *wsConn) closeAfter(code int, reason string) {
 	if !c.writing {
 		c.writing = true
 		c.s.writers.Add(1)
-		go c.writeLoop()
+		c.s.work.run(c.writeLoop)
 	}
 }
 

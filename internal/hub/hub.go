@@ -162,6 +162,18 @@ func (h *Hub) Local(d *Delivery) {
 	}
 }
 
+// Wanted reports whether a delivery to topic would reach anyone: a subscriber on this node, or other nodes
+// through a bus. A publisher of an item nobody may want (a team's inbox activity, per message) checks first
+// and spares itself the serialization.
+func (h *Hub) Wanted(topic string) bool {
+	if _, local := h.bus.(Local); !local {
+		return true
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.subs[topic] != nil
+}
+
 // Subscribers returns how many subscribers topic has on this node.
 func (h *Hub) Subscribers(topic string) int {
 	h.mu.RLock()

@@ -74,9 +74,9 @@ func (s *Service) Published(results []store.SendResult) {
 	epoch := s.st.Epoch()
 	for _, r := range results {
 		s.hub.Publish(context.Background(), MessageDelivery(r.Message, epoch))
-		if r.Conversation != nil && r.Conversation.TeamID != "" {
+		if c := r.Conversation; c != nil && c.TeamID != "" && s.hub.Wanted(chat.TeamStream(c.TeamID)) {
 			// Inbox lists of the team learn that the conversation has news without subscribing to it.
-			s.hub.Publish(context.Background(), activityDelivery(r.Conversation, r.Message))
+			s.hub.Publish(context.Background(), activityDelivery(c, r.Message))
 		}
 	}
 }
@@ -245,11 +245,7 @@ func (pd *Pending) Wait(ctx context.Context) (store.SendResult, error) {
 			return again.Wait(ctx)
 		}
 	}
-	if res.Err != nil {
-		return res, res.Err
-	}
-	pd.s.o.Observe(string(res.Conversation.Channel), pd.typ, pd.s.o.Now().Sub(pd.start), res.Duplicate)
-	return res, nil
+	return pd.finish(res)
 }
 
 // SendAsync validates a message from p and queues it for commit, returning at once. Messages a connection
@@ -258,52 +254,15 @@ func (pd *Pending) Wait(ctx context.Context) (store.SendResult, error) {
 // conversation locked, so no separate read is needed and no race can slip between check and write.
 func (s *Service) SendAsync(ctx context.Context, p *auth.Principal, in SendInput) *Pending {
 	pd := &Pending{s: s, start: s.o.Now()}
-	fail := func(err error) *Pending { pd.err = err; return pd }
-	if err := chat.ValidateClientMsgID(in.ClientMsgID); err != nil {
-		return fail(err)
-	}
-	typ := chat.TypeText
-	switch in.Type {
-	case "", protocol.MsgText:
-	case protocol.MsgNote:
-		if p.Agent == nil {
-			return fail(chat.Invalid("msg_type", "only agents write internal notes"))
-		}
-		typ = chat.TypeNote
-	default:
-		return fail(chat.Invalid("msg_type", "msg_type must be text or note"))
-	}
-	pd.typ = string(typ)
-	if err := chat.ValidateBody(in.Body); err != nil {
-		return fail(err)
-	}
-	if !validID(in.ConversationID) {
-		return fail(chat.ErrNotFound("conversation"))
-	}
-	req := &store.SendRequest{ConversationID: in.ConversationID, Type: typ, Body: in.Body, ClientMsgID: in.ClientMsgID}
-	limiter := s.agentLimit
-	if p.Customer != nil {
-		req.SenderType, req.SenderID, req.SenderName = chat.SenderCustomer, p.Customer.ID, p.Customer.Name
-		limiter = s.customerLimit
-	} else {
-		req.SenderType, req.SenderID, req.SenderName = chat.SenderAgent, p.Agent.ID, p.Agent.Name
-	}
-	if ok, wait := limiter.Allow(p.ID()); !ok {
-		return fail(&chat.Error{Code: chat.CodeRateLimited,
-			Message: "sending too fast; try again in " + wait.Round(time.Millisecond).String()})
-	}
-	req.Check = func(c *chat.Conversation) error {
-		if !CanAccess(p, c) {
-			return chat.ErrNotFound("conversation")
-		}
-		if c.Status == chat.StatusClosed {
-			return chat.Errorf(chat.CodeClosed, "the conversation is closed")
-		}
-		return nil
+	req, err := s.sendRequest(p, in, pd)
+	if err != nil {
+		pd.err = err
+		return pd
 	}
 	wait, err := s.committer.Enqueue(ctx, req)
 	if err != nil {
-		return fail(err)
+		pd.err = err
+		return pd
 	}
 	pd.wait = wait
 	if p.Customer != nil {
@@ -317,6 +276,98 @@ func (s *Service) SendAsync(ctx context.Context, p *auth.Principal, in SendInput
 		}
 	}
 	return pd
+}
+
+// SendThen is SendAsync with a callback instead of a waiter: done gets the acknowledgement or the reason there
+// is none, exactly as Pending.Wait would give them. A send refused before it is queued is answered at once, on
+// the caller's goroutine; a queued one from the committer's goroutine right after its commit, so done must not
+// block. Only a customer's message to a conversation closed in the meantime takes a goroutine, to reopen the
+// conversation and send again. It spares the WebSocket transport a goroutine and a timer per message.
+func (s *Service) SendThen(ctx context.Context, p *auth.Principal, in SendInput, done func(store.SendResult, error)) {
+	pd := &Pending{s: s, start: s.o.Now()}
+	req, err := s.sendRequest(p, in, pd)
+	if err == nil {
+		err = s.committer.EnqueueFunc(ctx, req, func(res store.SendResult) {
+			if chat.ErrorCode(res.Err) == chat.CodeClosed && p.Customer != nil {
+				go func() {
+					// As Pending.Wait does: reopen once and send again, waiting as long as a waiter would.
+					ctx, cancel := context.WithTimeout(context.Background(), reopenWait)
+					defer cancel()
+					if ok, err := s.reopen(ctx, in.ConversationID); err == nil && ok {
+						again := s.SendAsync(ctx, p, in)
+						again.reopen = nil
+						done(again.Wait(ctx))
+						return
+					}
+					done(res, res.Err)
+				}()
+				return
+			}
+			done(pd.finish(res))
+		})
+	}
+	if err != nil {
+		done(store.SendResult{}, err)
+	}
+}
+
+// reopenWait bounds SendThen's reopen-and-send-again, as the WebSocket transport bounds a send's wait.
+const reopenWait = 30 * time.Second
+
+// finish reports a send's outcome to the metrics and returns it as Wait does.
+func (pd *Pending) finish(res store.SendResult) (store.SendResult, error) {
+	if res.Err != nil {
+		return res, res.Err
+	}
+	pd.s.o.Observe(string(res.Conversation.Channel), pd.typ, pd.s.o.Now().Sub(pd.start), res.Duplicate)
+	return res, nil
+}
+
+// sendRequest validates a send of p and builds its store request; pd gets the message type for the metrics.
+func (s *Service) sendRequest(p *auth.Principal, in SendInput, pd *Pending) (*store.SendRequest, error) {
+	if err := chat.ValidateClientMsgID(in.ClientMsgID); err != nil {
+		return nil, err
+	}
+	typ := chat.TypeText
+	switch in.Type {
+	case "", protocol.MsgText:
+	case protocol.MsgNote:
+		if p.Agent == nil {
+			return nil, chat.Invalid("msg_type", "only agents write internal notes")
+		}
+		typ = chat.TypeNote
+	default:
+		return nil, chat.Invalid("msg_type", "msg_type must be text or note")
+	}
+	pd.typ = string(typ)
+	if err := chat.ValidateBody(in.Body); err != nil {
+		return nil, err
+	}
+	if !validID(in.ConversationID) {
+		return nil, chat.ErrNotFound("conversation")
+	}
+	req := &store.SendRequest{ConversationID: in.ConversationID, Type: typ, Body: in.Body, ClientMsgID: in.ClientMsgID}
+	limiter := s.agentLimit
+	if p.Customer != nil {
+		req.SenderType, req.SenderID, req.SenderName = chat.SenderCustomer, p.Customer.ID, p.Customer.Name
+		limiter = s.customerLimit
+	} else {
+		req.SenderType, req.SenderID, req.SenderName = chat.SenderAgent, p.Agent.ID, p.Agent.Name
+	}
+	if ok, wait := limiter.Allow(p.ID()); !ok {
+		return nil, &chat.Error{Code: chat.CodeRateLimited,
+			Message: "sending too fast; try again in " + wait.Round(time.Millisecond).String()}
+	}
+	req.Check = func(c *chat.Conversation) error {
+		if !CanAccess(p, c) {
+			return chat.ErrNotFound("conversation")
+		}
+		if c.Status == chat.StatusClosed {
+			return chat.Errorf(chat.CodeClosed, "the conversation is closed")
+		}
+		return nil
+	}
+	return req, nil
 }
 
 // Send stores a message from p and returns the acknowledgement: the stored message (for a retry, the original

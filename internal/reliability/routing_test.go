@@ -520,10 +520,27 @@ func TestRoutingTransferAndReopen(t *testing.T) {
 		if ev := systemEvents(allMessages(t, gus, conv.ID)); ev[len(ev)-1] != "reopened" {
 			t.Fatalf("last system event %v, want reopened", ev)
 		}
+		// Over the WebSocket too: the send into the closed conversation reopens it and is acknowledged (the
+		// transport's answer comes from the committer's callback, and this one from a second send after the
+		// reopen).
+		if _, err := gus.CloseConversation(ctx, conv.ID); err != nil {
+			t.Fatal(err)
+		}
+		ws := n.Dial(cust, client.WebSocket, client.Options{})
+		wsAck, err := ws.Send(ctx, conv.ID, "and another one")
+		if err != nil {
+			t.Fatalf("writing over the WebSocket within the reopen window: %v", err)
+		}
+		if c := convOf(t, cust, conv.ID); c.Status != "assigned" || wsAck.Seq != c.LastSeq {
+			t.Fatalf("after the WebSocket send: %s (ack seq %d, last %d), want reopened", c.Status, wsAck.Seq, c.LastSeq)
+		}
 		if _, err := gus.CloseConversation(ctx, conv.ID); err != nil {
 			t.Fatal(err)
 		}
 		clk.Add(11 * time.Minute)
+		if _, err := ws.Send(ctx, conv.ID, "too late"); err == nil || !strings.Contains(err.Error(), string(chat.CodeClosed)) {
+			t.Fatalf("a WebSocket message after the reopen window: %v, want %s", err, chat.CodeClosed)
+		}
 		if _, err := cust.PostMessage(ctx, conv.ID, client.NewID(), "too late", ""); err == nil {
 			t.Fatal("a message after the reopen window was accepted")
 		}

@@ -31,7 +31,17 @@ type SendRequest struct {
 	Check func(*chat.Conversation) error
 
 	hash []byte
-	done chan SendResult
+	done chan SendResult  // the outcome, for Enqueue's waiter
+	then func(SendResult) // the outcome, for EnqueueFunc's callback
+}
+
+// finish hands r its outcome.
+func (r *SendRequest) finish(res SendResult) {
+	if r.then != nil {
+		r.then(res)
+		return
+	}
+	r.done <- res
 }
 
 // SendResult is the outcome of a SendRequest. Message is the stored message: for a duplicate, the original one,
@@ -134,21 +144,10 @@ func (c *Committer) Send(ctx context.Context, r *SendRequest) SendResult {
 // Enqueue queues r for commit and returns a function that waits for the outcome. Requests enqueued one after
 // another for one conversation are numbered in that order.
 func (c *Committer) Enqueue(ctx context.Context, r *SendRequest) (wait func(context.Context) SendResult, err error) {
-	r.hash = chat.BodyHash(r.Type, r.Body)
 	r.done = make(chan SendResult, 1)
-	c.mu.RLock()
-	if c.closed {
-		c.mu.RUnlock()
-		return nil, chat.Errorf(chat.CodeShuttingDown, "the server is shutting down; retry on another connection")
+	if err := c.enqueue(ctx, r); err != nil {
+		return nil, err
 	}
-	q := c.shards[shardOf(r.ConversationID, len(c.shards))]
-	select {
-	case q <- r:
-	case <-ctx.Done():
-		c.mu.RUnlock()
-		return nil, chat.Wrap(chat.CodeUnavailable, ctx.Err(), "the server is overloaded; retry")
-	}
-	c.mu.RUnlock()
 	return func(ctx context.Context) SendResult {
 		select {
 		case res := <-r.done:
@@ -157,6 +156,34 @@ func (c *Committer) Enqueue(ctx context.Context, r *SendRequest) (wait func(cont
 			return SendResult{Err: chat.Wrap(chat.CodeUnavailable, ctx.Err(), "no acknowledgement in time; retry with the same client_msg_id")}
 		}
 	}, nil
+}
+
+// EnqueueFunc queues r like Enqueue and calls then with the outcome once r's transaction has ended (committed
+// or failed) and the messages are published. then runs on the committer's goroutine, so it must not block:
+// the WebSocket transport queues its acknowledgement from it, which spares every send a goroutine and a timer
+// of its own waiting for the commit. then is not called when EnqueueFunc returns an error. Every queued
+// request is answered, Close included: a transaction is bounded by CommitTimeout.
+func (c *Committer) EnqueueFunc(ctx context.Context, r *SendRequest, then func(SendResult)) error {
+	r.then = then
+	return c.enqueue(ctx, r)
+}
+
+func (c *Committer) enqueue(ctx context.Context, r *SendRequest) error {
+	r.hash = chat.BodyHash(r.Type, r.Body)
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return chat.Errorf(chat.CodeShuttingDown, "the server is shutting down; retry on another connection")
+	}
+	q := c.shards[shardOf(r.ConversationID, len(c.shards))]
+	select {
+	case q <- r:
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return chat.Wrap(chat.CodeUnavailable, ctx.Err(), "the server is overloaded; retry")
+	}
+	c.mu.RUnlock()
+	return nil
 }
 
 // Close stops taking messages, commits what is queued, and waits for the shards to finish.
@@ -235,7 +262,7 @@ func (c *Committer) commit(batch []*SendRequest) {
 	if err != nil {
 		werr := c.s.wrap("commit messages", err)
 		for _, r := range batch {
-			r.done <- SendResult{Err: werr}
+			r.finish(SendResult{Err: werr})
 		}
 		return
 	}
@@ -249,7 +276,7 @@ func (c *Committer) commit(batch []*SendRequest) {
 		c.o.Published(fresh)
 	}
 	for i, r := range batch {
-		r.done <- results[i]
+		r.finish(results[i])
 	}
 }
 

@@ -1,0 +1,99 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
+	"github.com/parley-chat/parley/internal/store/storetest"
+)
+
+// EnqueueFunc answers through its callback exactly what Enqueue's waiter gives: the stored message, a retry
+// as the original with duplicate set, a reused key and an unknown conversation as errors; the callback comes
+// after the messages were published; and after Close nothing is queued and the callback is never called.
+func TestCommitterEnqueueFunc(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		team, err := s.CreateTeam(ctx, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
+		if err := s.CreateSite(ctx, site); err != nil {
+			t.Fatal(err)
+		}
+		cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: "c"}, chat.ChannelWeb, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		published := map[string]bool{} // client message ids published so far
+		c := s.NewCommitter(store.CommitterOptions{Published: func(rs []store.SendResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				published[r.Message.ClientMsgID] = true
+			}
+		}})
+		defer c.Close()
+		send := func(convID, clientID, body string) store.SendResult {
+			t.Helper()
+			got := make(chan store.SendResult, 2)
+			req := &store.SendRequest{ConversationID: convID, SenderType: chat.SenderCustomer, SenderID: cust.ID,
+				SenderName: "c", Type: chat.TypeText, Body: body, ClientMsgID: clientID}
+			if err := c.EnqueueFunc(ctx, req, func(r store.SendResult) {
+				if r.Err == nil && !r.Duplicate {
+					mu.Lock()
+					ok := published[clientID]
+					mu.Unlock()
+					if !ok {
+						t.Errorf("%s answered before it was published", clientID)
+					}
+				}
+				got <- r
+			}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-got:
+				return r
+			case <-time.After(30 * time.Second):
+				t.Fatalf("no answer for %s", clientID)
+			}
+			return store.SendResult{}
+		}
+		first := send(conv.ID, "m1", "hello")
+		if first.Err != nil || first.Duplicate || first.Message.Seq != 1 || first.Conversation.LastSeq != 1 {
+			t.Fatalf("first send: %+v", first)
+		}
+		if r := send(conv.ID, "m2", "again"); r.Err != nil || r.Message.Seq != 2 {
+			t.Fatalf("second send: %+v", r)
+		}
+		retry := send(conv.ID, "m1", "hello")
+		if retry.Err != nil || !retry.Duplicate || retry.Message.Seq != 1 || retry.Message.ID != first.Message.ID {
+			t.Fatalf("retry: %+v, want the original seq 1 as a duplicate", retry)
+		}
+		if r := send(conv.ID, "m1", "a different text"); chat.ErrorCode(r.Err) != chat.CodeKeyReused {
+			t.Fatalf("reused key: %v, want %s", r.Err, chat.CodeKeyReused)
+		}
+		if r := send("01930000-0000-7000-8000-000000000000", "m3", "x"); chat.ErrorCode(r.Err) != chat.CodeNotFound {
+			t.Fatalf("unknown conversation: %v, want %s", r.Err, chat.CodeNotFound)
+		}
+
+		c.Close()
+		called := false
+		err = c.EnqueueFunc(ctx, &store.SendRequest{ConversationID: conv.ID, SenderType: chat.SenderCustomer, SenderID: cust.ID,
+			Type: chat.TypeText, Body: "late", ClientMsgID: "m4"}, func(store.SendResult) { called = true })
+		if chat.ErrorCode(err) != chat.CodeShuttingDown || called {
+			t.Fatalf("after Close: err %v, called %v; want %s and no call", err, called, chat.CodeShuttingDown)
+		}
+	})
+}
