@@ -55,11 +55,16 @@ type startUnit struct {
 	ch   *Change
 	err  error
 
-	// Deferred writes of this start, for the batch's flush.
+	pending
+}
+
+// pending is a routing change whose events, system messages and offer are written by flushPending, after
+// the change's own row updates: ch is nil when the change failed alone and writes nothing.
+type pending struct {
+	ch    *Change
 	evs   []*chat.Event
 	msgs  []*chat.Message
 	offer *offerRow
-	slot  string // the agent whose slot the start took
 }
 
 type offerRow struct {
@@ -146,11 +151,15 @@ func (b *startBatcher) alone(u *startUnit) {
 	}
 }
 
-// startState is what a batch knows while it runs: how many wait in each queue, whose slots it took.
-type startState struct {
+// routeState is what a batch knows while it runs: how many wait in each queue, whose slots it took.
+type routeState struct {
 	ahead map[aheadKey]int // conversations queued ahead of a new one, by team and priority
 	taken map[string]int   // slots taken in this batch, by agent
 	full  map[string]bool  // agents found without room in this batch
+}
+
+func newRouteState() *routeState {
+	return &routeState{ahead: map[aheadKey]int{}, taken: map[string]int{}, full: map[string]bool{}}
 }
 
 type aheadKey struct {
@@ -163,10 +172,10 @@ type aheadKey struct {
 // runs them again.
 func (s *Store) startUnits(tx *sql.Tx, units []*startUnit) error {
 	ctx := context.Background() // the batch must not end with one caller's context
-	st := &startState{ahead: map[aheadKey]int{}, taken: map[string]int{}, full: map[string]bool{}}
+	st := newRouteState()
 	var teams []string
 	for _, u := range units {
-		u.conv, u.ch, u.err, u.evs, u.msgs, u.offer, u.slot = nil, nil, nil, nil, nil, nil, ""
+		u.conv, u.ch, u.err, u.pending = nil, nil, nil, pending{}
 		if u.in.TeamID != "" && !slices.Contains(teams, u.in.TeamID) {
 			teams = append(teams, u.in.TeamID)
 		}
@@ -183,13 +192,17 @@ func (s *Store) startUnits(tx *sql.Tx, units []*startUnit) error {
 			return err
 		}
 	}
-	return s.flushStarts(ctx, tx, units)
+	ps := make([]*pending, 0, len(units))
+	for _, u := range units {
+		ps = append(ps, &u.pending)
+	}
+	return s.flushPending(ctx, tx, ps)
 }
 
 // startUnit creates one conversation: queued, left as a message (queue full, out of hours), or, when nobody
 // waits ahead of it, taken by the first candidate with a free slot (assigned or offered). The conversation
 // row is inserted in its final state; its events and system message are left for flushStarts.
-func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *startState, u *startUnit) error {
+func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, u *startUnit) error {
 	in := u.in
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -276,7 +289,6 @@ func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *startState, u *st
 		ch.Msgs = append(ch.Msgs, msg)
 	}
 	if agent != nil {
-		u.slot = agent.ID
 		kind := chat.EventAssigned
 		if !agent.AutoAccept {
 			kind = chat.EventOffered
@@ -293,15 +305,15 @@ func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *startState, u *st
 			return err
 		}
 	}
-	u.conv, u.ch = conv, ch
+	u.conv, u.ch, u.pending.ch = conv, ch, ch
 	return nil
 }
 
 // leaveBody is the system message of a conversation left as a message (see Change.leaveNote).
 const leaveBody = "No agent is available right now. Leave a message and we will reply as soon as we can."
 
-// event records an event of the unit's conversation as it is now; its seq is given by flushStarts.
-func (u *startUnit) event(conv *chat.Conversation, stream, kind string, now time.Time) error {
+// event records an event of a conversation as it is now; its seq is given by flushPending.
+func (u *pending) event(conv *chat.Conversation, stream, kind string, now time.Time) error {
 	b, err := json.Marshal(conv)
 	if err != nil {
 		return err
@@ -312,7 +324,7 @@ func (u *startUnit) event(conv *chat.Conversation, stream, kind string, now time
 
 // queuedAhead counts the conversations waiting in a team's queue that a new one of priority would wait behind:
 // read once per team and priority in a batch (the batch holds the queue's lock), then counted along.
-func (st *startState) queuedAhead(ctx context.Context, s *Store, tx *sql.Tx, team string, priority int) (int, error) {
+func (st *routeState) queuedAhead(ctx context.Context, s *Store, tx *sql.Tx, team string, priority int) (int, error) {
 	k := aheadKey{team, priority}
 	if n, ok := st.ahead[k]; ok {
 		return n, nil
@@ -328,7 +340,7 @@ func (st *startState) queuedAhead(ctx context.Context, s *Store, tx *sql.Tx, tea
 
 // enqueued counts a conversation this batch left in a team's queue ahead of later ones of lower or equal
 // priority.
-func (st *startState) enqueued(team string, priority int) {
+func (st *routeState) enqueued(team string, priority int) {
 	for k := range st.ahead {
 		if k.team == team && k.priority <= priority {
 			st.ahead[k]++
@@ -339,7 +351,7 @@ func (st *startState) enqueued(team string, priority int) {
 // takeSlot claims a slot of the best candidate with room, ranking them with the slots this batch has taken
 // already (the candidates were read before the batch, each start on its own, so they do not know of each
 // other), and returns the candidate, or nil when nobody had room.
-func (st *startState) takeSlot(ctx context.Context, s *Store, tx *sql.Tx, cands []chat.Candidate, now time.Time) (*chat.Candidate, error) {
+func (st *routeState) takeSlot(ctx context.Context, s *Store, tx *sql.Tx, cands []chat.Candidate, now time.Time) (*chat.Candidate, error) {
 	adj := make([]chat.Candidate, 0, len(cands))
 	for _, c := range cands {
 		if st.full[c.ID] {
@@ -369,17 +381,17 @@ func (st *startState) takeSlot(ctx context.Context, s *Store, tx *sql.Tx, cands 
 	return nil, nil
 }
 
-// flushStarts appends the batch's events, system messages and offers: each stream's head is advanced once by
+// flushPending appends a batch's events, system messages and offers: each stream's head is advanced once by
 // the number of its events (team streams first, whose rows the batch holds; then agents' streams in id
-// order), which gives the events their dense seqs in the order the starts ran; then one multi-row INSERT per
-// table.
-func (s *Store) flushStarts(ctx context.Context, tx *sql.Tx, units []*startUnit) error {
+// order), which gives the events their dense seqs in the order the changes were made; then one multi-row
+// INSERT per table. Each change gets its events, with their seqs, in ch.Events.
+func (s *Store) flushPending(ctx context.Context, tx *sql.Tx, units []*pending) error {
 	byStream := map[string][]*chat.Event{}
 	var streams []string
 	var msgs []*chat.Message
 	var offers []*offerRow
 	for _, u := range units {
-		if u.conv == nil {
+		if u.ch == nil {
 			continue
 		}
 		for _, ev := range u.evs {
@@ -437,7 +449,7 @@ func (s *Store) flushStarts(ctx context.Context, tx *sql.Tx, units []*startUnit)
 		return err
 	}
 	for _, u := range units {
-		if u.conv == nil {
+		if u.ch == nil {
 			continue
 		}
 		for _, ev := range u.evs {
