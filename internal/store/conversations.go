@@ -87,8 +87,7 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 		if !errors.Is(err, sql.ErrNoRows) {
 			return nil, false, nil, err
 		}
-		conv, ch, err = s.batchStarts.run(ctx, in)
-		return conv, err == nil, ch, err
+		return s.batchStarts.run(ctx, in)
 	}
 	run := func(fn func(*sql.Tx) error) error { return s.tryTxRetry(ctx, fn) }
 	if s.starts != nil {

@@ -118,9 +118,9 @@ type ClaimInput struct {
 // candidate with a free slot who has not let it go (see lastLetGo), assigned (auto-accept) or offered. A
 // conversation only the agent who let it go could take stays where it is, and the next one is served. One
 // transaction serves up to in.Max conversations, locking the queue once and appending their events, system
-// messages and offers with one statement each (flushPending): claimed one per transaction, a MariaDB team's
-// waiting conversations were served at ~40/s while starts competed for the queue (docs/benchmarks.md). It
-// returns the changes made, none when nobody had room.
+// messages and offers with one statement each (flushPending): claimed one per transaction, 5,000 waiting
+// conversations of a MariaDB team were not all served after 2 minutes (docs/benchmarks.md, History 2026-12-02,
+// "MariaDB starts batched"). It returns the changes made, none when nobody had room.
 func (s *Store) ClaimBatch(ctx context.Context, in ClaimInput) ([]*Change, error) {
 	var out []*Change
 	err := s.tx(ctx, "claim", func(tx *sql.Tx) error {

@@ -18,27 +18,35 @@ import (
 )
 
 // startBatcher starts conversations on MySQL/MariaDB in batches: the starts that arrive while the previous
-// batch is being written run together in one transaction, which takes each team's queue lock once, writes
-// each new conversation in its final state with one INSERT, and appends the batch's events, system messages
-// and offers with one multi-row INSERT each after advancing every stream's head once. A start done one
+// batch is being written run together in one transaction, which takes each team's queue lock once, locks and
+// reads the candidate agents' rows once, writes the new conversations in their final state with one INSERT
+// and the agents' slots with one UPDATE, and appends the batch's events, system messages and offers with one
+// multi-row INSERT each after advancing every stream's head once. A start done one
 // transaction at a time cost about fifteen statement round trips and a commit, all of them under the team's
 // queue lock (every start of a team waited for the previous one's fsync): 2.2 ms of MariaDB CPU per start
-// and ~300 starts/s at most (docs/benchmarks.md, History 2026-12-02, "MariaDB starts"). In a batch a start
-// costs two statements (the agent's slot and the conversation) and a share of the batch's few others.
+// and ~300 starts/s at most (docs/benchmarks.md, History 2026-12-02, "MariaDB starts batched"). A batch costs a
+// dozen statements however many starts it holds (startUnits).
 //
-// A start that fails alone (its customer's open conversation was created meanwhile: the unique key) gives its
-// agent's slot back and fails with the duplicate; StartConversation then reads the winner's conversation, as
-// without batching. Any other failure (a deadlock, which rolls back InnoDB's whole transaction; a lock wait
-// timeout, which rolls back only the statement and so leaves the batch in an unknown state; the commit)
-// rolls the batch back, and each of its starts runs again as a batch of one, with the retries of any other
-// transaction. SQLite keeps its own group commit of starts (txBatcher): its single writer serializes them
-// already and the savepoints there cost no round trips.
+// A customer who has an open conversation by the time the batch runs (another request created it, or they
+// started twice in the batch) gets that one, as without batching. Any failure (a deadlock, which rolls back
+// InnoDB's whole transaction; a lock wait timeout, which rolls back only the statement and so leaves the batch
+// in an unknown state; a duplicate key from a start of the same customer in another team that the batch could
+// not see yet; the commit) rolls the batch back, and each of its starts runs again as a batch of one, with the
+// retries of any other transaction. SQLite keeps its own group commit of starts (txBatcher): its single writer
+// serializes them already and the savepoints there cost no round trips.
 type startBatcher struct {
 	s *Store
 
 	mu      sync.Mutex
 	queue   []*startUnit
 	running bool
+
+	// conn is the connection the batches run on while starts keep coming (the loop's goroutine alone uses it;
+	// it goes back to the pool when the queue is empty). Taking one from the pool for every batch made the
+	// batch wait among every request's reads for one of the pool's connections: when thousands of requests
+	// waited (S5 overloaded on a busy machine), the batch, which is what frees them, waited longest — the
+	// pool hands a freed connection to a random waiter — and the rate collapsed to tens of starts a second.
+	conn *sql.Conn
 
 	// fallbacks counts batches rolled back and run again start by start (tests read it).
 	fallbacks atomic.Int64
@@ -51,9 +59,10 @@ type startUnit struct {
 	done chan struct{}
 
 	// Filled by the batch.
-	conv *chat.Conversation
-	ch   *Change
-	err  error
+	conv     *chat.Conversation
+	ch       *Change
+	err      error
+	existing bool // the customer's open conversation, not created by this start
 
 	pending
 }
@@ -73,7 +82,7 @@ type offerRow struct {
 }
 
 // run starts a conversation for in in the next batch and returns it once that batch has committed.
-func (b *startBatcher) run(ctx context.Context, in StartInput) (*chat.Conversation, *Change, error) {
+func (b *startBatcher) run(ctx context.Context, in StartInput) (*chat.Conversation, bool, *Change, error) {
 	u := &startUnit{ctx: ctx, in: in, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, u)
@@ -83,7 +92,7 @@ func (b *startBatcher) run(ctx context.Context, in StartInput) (*chat.Conversati
 	}
 	b.mu.Unlock()
 	<-u.done
-	return u.conv, u.ch, u.err
+	return u.conv, u.err == nil && !u.existing, u.ch, u.err
 }
 
 func (b *startBatcher) loop() {
@@ -92,8 +101,14 @@ func (b *startBatcher) loop() {
 		batch := b.queue
 		b.queue = nil
 		if len(batch) == 0 {
+			// The connection is let go while the lock is held: the next loop may start as soon as it is released.
 			b.running = false
+			c := b.conn
+			b.conn = nil
 			b.mu.Unlock()
+			if c != nil {
+				c.Close() // back to the pool
+			}
 			return
 		}
 		b.mu.Unlock()
@@ -120,7 +135,7 @@ func (b *startBatcher) commit(batch []*startUnit) {
 		return
 	}
 	if len(live) > 1 {
-		if err := b.s.tryTx(context.Background(), func(tx *sql.Tx) error { return b.s.startUnits(tx, live) }); err == nil {
+		if err := b.tx(func(tx *sql.Tx) error { return b.s.startUnits(tx, live) }); err == nil {
 			for _, u := range live {
 				close(u.done)
 			}
@@ -139,7 +154,7 @@ func (b *startBatcher) commit(batch []*startUnit) {
 func (b *startBatcher) alone(u *startUnit) {
 	start := time.Now()
 	for attempt := 0; ; attempt++ {
-		err := b.s.tryTx(context.Background(), func(tx *sql.Tx) error { return b.s.startUnits(tx, []*startUnit{u}) })
+		err := b.tx(func(tx *sql.Tx) error { return b.s.startUnits(tx, []*startUnit{u}) })
 		if err == nil {
 			return
 		}
@@ -148,6 +163,42 @@ func (b *startBatcher) alone(u *startUnit) {
 			return
 		}
 		time.Sleep(time.Duration(attempt+1) * 5 * time.Millisecond)
+	}
+}
+
+// tx runs fn in a transaction on the batcher's connection, taking one from the pool when it has none, and
+// commits. A connection that failed is closed (the pool discards a bad one) and replaced at the next batch.
+func (b *startBatcher) tx(fn func(*sql.Tx) error) error {
+	ctx := context.Background()
+	if b.conn == nil {
+		c, err := b.s.w.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		b.conn = c
+	}
+	err := func() error {
+		tx, err := b.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	if err != nil && b.s.d.isUnavailable(err) && !b.s.d.isRetryable(err) {
+		b.release()
+	}
+	return err
+}
+
+// release gives the batcher's connection back to the pool (which discards it if it failed).
+func (b *startBatcher) release() {
+	if b.conn != nil {
+		b.conn.Close()
+		b.conn = nil
 	}
 }
 
@@ -167,15 +218,19 @@ type aheadKey struct {
 	priority int
 }
 
-// startUnits creates the conversations of units in tx. A unit that fails alone (a duplicate) keeps its error
-// in u.err; any error returned fails the whole transaction. Units are reset first: a batch that fell back
-// runs them again.
+// startUnits creates the conversations of units in tx with a fixed number of statements, however many units
+// there are: the teams' queue locks, one read of the customers' open conversations, one locking read of the
+// candidates' rows, then one INSERT of the conversations, one UPDATE of the agents' slots and the events,
+// messages and offers (flushPending). Every statement is a round trip under the queue lock; one or two per
+// start made a batch's time grow with its size. A customer who has an open conversation by then (another
+// request created it meanwhile, or started twice in this batch) gets that one. Units are reset first: a batch
+// that fell back runs them again. Any error fails the whole transaction.
 func (s *Store) startUnits(tx *sql.Tx, units []*startUnit) error {
 	ctx := context.Background() // the batch must not end with one caller's context
 	st := newRouteState()
 	var teams []string
 	for _, u := range units {
-		u.conv, u.ch, u.err, u.pending = nil, nil, nil, pending{}
+		u.conv, u.ch, u.err, u.existing, u.pending = nil, nil, nil, false, pending{}
 		if u.in.TeamID != "" && !slices.Contains(teams, u.in.TeamID) {
 			teams = append(teams, u.in.TeamID)
 		}
@@ -187,10 +242,39 @@ func (s *Store) startUnits(tx *sql.Tx, units []*startUnit) error {
 			return err
 		}
 	}
+	open, err := s.openConversations(ctx, tx, units)
+	if err != nil {
+		return err
+	}
+	agents, err := s.lockCandidates(ctx, tx, units)
+	if err != nil {
+		return err
+	}
+	var created []*chat.Conversation
 	for _, u := range units {
-		if err := s.startUnit(ctx, tx, st, u); err != nil {
+		key := u.in.SiteID + "\x00" + u.in.CustomerID
+		if c := open[key]; c != nil {
+			u.conv, u.ch, u.existing = c, &Change{Conv: c}, true
+			continue
+		}
+		if err := s.startUnit(ctx, tx, st, agents, u); err != nil {
 			return err
 		}
+		open[key] = u.conv
+		created = append(created, u.conv)
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq,
+		created_at, updated_at, last_message_at, closed_at, queued_at, offered_to, offer_expires_at, assigned_at) VALUES `,
+		"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)", len(created), func(i int) []any {
+			c := created[i]
+			return []any{c.ID, c.SiteID, c.CustomerID, nullString(c.TeamID), nullString(c.AgentID), string(c.Status),
+				string(c.Channel), c.Priority, c.LastSeq, ms(c.CreatedAt), ms(c.UpdatedAt), ms(c.LastMessageAt), ms(c.QueuedAt),
+				nullString(c.OfferedTo), nullTime(c.OfferExpiresAt), nullTime(c.AssignedAt)}
+		}); err != nil {
+		return err
+	}
+	if err := s.updateSlots(ctx, tx, agents); err != nil {
+		return err
 	}
 	ps := make([]*pending, 0, len(units))
 	for _, u := range units {
@@ -199,10 +283,139 @@ func (s *Store) startUnits(tx *sql.Tx, units []*startUnit) error {
 	return s.flushPending(ctx, tx, ps)
 }
 
-// startUnit creates one conversation: queued, left as a message (queue full, out of hours), or, when nobody
-// waits ahead of it, taken by the first candidate with a free slot (assigned or offered). The conversation
-// row is inserted in its final state; its events and system message are left for flushStarts.
-func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, u *startUnit) error {
+// openConversations returns the open conversations of the units' customers, by site and customer.
+func (s *Store) openConversations(ctx context.Context, tx *sql.Tx, units []*startUnit) (map[string]*chat.Conversation, error) {
+	bySite := map[string][]any{}
+	for _, u := range units {
+		bySite[u.in.SiteID] = append(bySite[u.in.SiteID], u.in.CustomerID)
+	}
+	out := map[string]*chat.Conversation{}
+	for site, custs := range bySite {
+		rows, err := tx.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id IN ("+placeholders(len(custs))+") AND "+
+			s.d.openPredicate(), append([]any{site}, custs...)...)
+		if err != nil {
+			return nil, err
+		}
+		convs, err := s.scanConversations(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range convs {
+			out[c.SiteID+"\x00"+c.CustomerID] = c
+		}
+	}
+	return out, nil
+}
+
+// agentRow is a candidate as the batch read and locked it, and the slots the batch gave them.
+type agentRow struct {
+	c      chat.Candidate
+	room   bool // online and enabled
+	taken  int
+	lastAt time.Time // the batch's last assignment to them
+}
+
+// lockCandidates reads and locks the rows of every agent the units may be routed to (in id order, as every
+// locking read of several agents does), so the batch decides on their exact load and writes each one's slots
+// once (updateSlots).
+func (s *Store) lockCandidates(ctx context.Context, tx *sql.Tx, units []*startUnit) (map[string]*agentRow, error) {
+	var ids []any
+	seen := map[string]bool{}
+	for _, u := range units {
+		if u.in.Route == nil {
+			continue
+		}
+		for _, c := range u.in.Route.Candidates {
+			if !seen[c.ID] {
+				seen[c.ID] = true
+				ids = append(ids, c.ID)
+			}
+		}
+	}
+	out := map[string]*agentRow{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, capacity, slots_used, weight, last_assigned_at, auto_accept, name,
+		presence = 'online' AND disabled_at IS NULL FROM agents WHERE id IN (`+placeholders(len(ids))+`) ORDER BY id`+s.d.forUpdate(), ids...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := &agentRow{}
+		var last int64
+		if err := rows.Scan(&a.c.ID, &a.c.Capacity, &a.c.Used, &a.c.Weight, &last, &a.c.AutoAccept, &a.c.Name, &a.room); err != nil {
+			return nil, err
+		}
+		a.c.LastAssignedAt = fromMS(last)
+		out[a.c.ID] = a
+	}
+	return out, rows.Err()
+}
+
+// chooseAgent gives a slot of the best of cands with room, by the locked rows' figures (the candidates were
+// read before the batch, each start on its own), and returns them; nil when nobody has room.
+func chooseAgent(agents map[string]*agentRow, cands []chat.Candidate, now time.Time) *chat.Candidate {
+	adj := make([]chat.Candidate, 0, len(cands))
+	for _, c := range cands {
+		if a := agents[c.ID]; a != nil && a.room && a.c.Used < a.c.Capacity {
+			adj = append(adj, a.c)
+		}
+	}
+	if len(adj) == 0 {
+		return nil
+	}
+	best := agents[chat.Rank(adj)[0].ID]
+	best.c.Used++
+	best.c.LastAssignedAt = now
+	best.taken++
+	best.lastAt = now
+	c := best.c
+	return &c
+}
+
+// updateSlots writes the slots the batch took, one statement for every agent. The condition repeats the
+// capacity rule: the rows are locked, so it always holds, and if it ever did not the batch fails instead of
+// putting an agent over capacity.
+func (s *Store) updateSlots(ctx context.Context, tx *sql.Tx, agents map[string]*agentRow) error {
+	var ids []string
+	for id, a := range agents {
+		if a.taken > 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	var used, last strings.Builder
+	var usedArgs, lastArgs, idArgs []any
+	for _, id := range ids {
+		used.WriteString(" WHEN ? THEN ?")
+		usedArgs = append(usedArgs, id, agents[id].taken)
+		last.WriteString(" WHEN ? THEN ?")
+		lastArgs = append(lastArgs, id, ms(agents[id].lastAt))
+		idArgs = append(idArgs, id)
+	}
+	q := "UPDATE agents SET slots_used = slots_used + (CASE id" + used.String() + " END), last_assigned_at = (CASE id" + last.String() +
+		" END) WHERE id IN (" + placeholders(len(ids)) + ") AND slots_used + (CASE id" + used.String() + " END) <= capacity"
+	args := append(append(append(append([]any{}, usedArgs...), lastArgs...), idArgs...), usedArgs...)
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ids)) {
+		return fmt.Errorf("start batch: %d of %d agents' slots updated", n, len(ids))
+	}
+	return nil
+}
+
+// startUnit decides one new conversation: queued, left as a message (queue full, out of hours), or, when
+// nobody waits ahead of it, taken by the best candidate with a free slot (assigned or offered). The
+// conversation is built in its final state for startUnits' INSERT; its events and system message are left for
+// flushPending.
+func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, agents map[string]*agentRow, u *startUnit) error {
 	in := u.in
 	id, err := uuid.NewV7()
 	if err != nil {
@@ -233,9 +446,7 @@ func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, u *st
 	}
 	var agent *chat.Candidate
 	if reason == "" && in.Route != nil && conv.TeamID != "" && ahead == 0 {
-		if agent, err = st.takeSlot(ctx, s, tx, in.Route.Candidates, now); err != nil {
-			return err
-		}
+		agent = chooseAgent(agents, in.Route.Candidates, now)
 	}
 	var sysBody string
 	var sysMeta map[string]string
@@ -248,45 +459,20 @@ func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, u *st
 	case agent != nil:
 		conv.Status, conv.OfferedTo, conv.OfferExpiresAt = chat.StatusOffered, agent.ID, now.Add(in.Route.OfferFor)
 	}
-	var msg *chat.Message
 	if sysBody != "" {
 		mid, err := uuid.NewV7()
 		if err != nil {
 			return err
 		}
 		meta, _ := json.Marshal(sysMeta)
-		msg = &chat.Message{ConversationID: conv.ID, Seq: 1, ID: mid.String(), SenderType: chat.SenderSystem,
+		msg := &chat.Message{ConversationID: conv.ID, Seq: 1, ID: mid.String(), SenderType: chat.SenderSystem,
 			Type: chat.TypeSystem, Body: sysBody, Meta: meta, CreatedAt: now}
 		conv.LastSeq = 1
-	}
-	_, err = s.exec(ctx, tx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq,
-		created_at, updated_at, last_message_at, closed_at, queued_at, offered_to, offer_expires_at, assigned_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
-		conv.ID, conv.SiteID, conv.CustomerID, nullString(conv.TeamID), nullString(conv.AgentID), string(conv.Status),
-		string(conv.Channel), conv.Priority, conv.LastSeq, ms(now), ms(now), ms(now), ms(now), nullString(conv.OfferedTo),
-		nullTime(conv.OfferExpiresAt), nullTime(conv.AssignedAt))
-	if err != nil {
-		if !s.d.isDuplicate(err) {
-			return err
-		}
-		// The customer's open conversation was created meanwhile (the statement alone was rolled back): this
-		// start fails alone, and gives back the slot it took. (last_assigned_at keeps the moment of the claim:
-		// it only breaks ties between agents.)
-		if agent != nil {
-			if err := s.releaseSlot(ctx, tx, agent.ID); err != nil {
-				return err
-			}
-			st.taken[agent.ID]--
-		}
-		u.err, u.evs = err, nil
-		return nil
+		u.msgs = append(u.msgs, msg)
+		ch.Msgs = append(ch.Msgs, msg)
 	}
 	if conv.Status == chat.StatusQueued && conv.TeamID != "" {
 		st.enqueued(conv.TeamID, conv.Priority)
-	}
-	if msg != nil {
-		u.msgs = append(u.msgs, msg)
-		ch.Msgs = append(ch.Msgs, msg)
 	}
 	if agent != nil {
 		kind := chat.EventAssigned

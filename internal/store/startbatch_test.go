@@ -114,10 +114,10 @@ func (f *startFixture) check(t *testing.T) {
 	}
 }
 
-// A batch in which one start fails alone (its customer's open conversation already exists: the unique key)
-// commits the others; the failing start gives back the slot it took; capacity stops assignment, and once one
-// start stays queued the later ones queue behind it (FIFO) even when a slot would be free for them.
-func TestStartBatchFailingUnitAndFIFO(t *testing.T) {
+// In a batch, a customer who starts twice gets one conversation; capacity stops assignment, and once one start
+// stays queued the later ones queue behind it (FIFO) even when a slot would be free for them; the events are
+// numbered densely in the order of the starts.
+func TestStartBatchCapacityFIFOAndRepeat(t *testing.T) {
 	f := newStartFixture(t, 2, 1)
 	ctx := context.Background()
 	a, b, c, d := f.customer(t, "a"), f.customer(t, "b"), f.customer(t, "c"), f.customer(t, "d")
@@ -125,20 +125,20 @@ func TestStartBatchFailingUnitAndFIFO(t *testing.T) {
 	if err := f.s.tryTx(ctx, func(tx *sql.Tx) error { return f.s.startUnits(tx, units) }); err != nil {
 		t.Fatal(err)
 	}
-	if !f.s.d.isDuplicate(units[2].err) || units[2].conv != nil {
-		t.Fatalf("the second start of the same customer: conv %v, err %v; want the duplicate", units[2].conv, units[2].err)
+	if units[2].err != nil || !units[2].existing || units[2].conv != units[0].conv {
+		t.Fatalf("the second start of the same customer: %v %v %v; want the first one's conversation", units[2].conv, units[2].existing, units[2].err)
 	}
 	var statuses []chat.Status
 	for i, u := range units {
 		if i == 2 {
 			continue
 		}
-		if u.err != nil {
-			t.Fatalf("start %d: %v", i, u.err)
+		if u.err != nil || u.existing {
+			t.Fatalf("start %d: %v %v", i, u.existing, u.err)
 		}
 		statuses = append(statuses, u.conv.Status)
 	}
-	// Capacity 2 + 1: a, b, c are assigned (the failed start's slot went back), d waits.
+	// Capacity 2 + 1: a, b, c are assigned, d waits.
 	want := []chat.Status{chat.StatusAssigned, chat.StatusAssigned, chat.StatusAssigned, chat.StatusQueued}
 	if fmt.Sprint(statuses) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v, want %v", statuses, want)
@@ -166,9 +166,6 @@ func TestStartBatchFailingUnitAndFIFO(t *testing.T) {
 		t.Fatalf("team stream\n got %v\nwant %v", got, exp)
 	}
 	for _, u := range units {
-		if u.ch == nil {
-			continue
-		}
 		for _, ev := range u.ch.Events {
 			if ev.Seq == 0 {
 				t.Fatalf("an event returned without its seq: %+v", ev)
@@ -222,23 +219,11 @@ func TestStartBatchDeadlockFallsBack(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		b.commit(units)
+		b.release() // as the batcher's loop does when its queue is empty
 		close(done)
 	}()
 	// Wait until the batch waits for the agent's row, then close the cycle.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var waiting int
-		if err := f.s.r.QueryRowContext(ctx, "SELECT count(*) FROM information_schema.processlist WHERE db = database() AND info LIKE 'UPDATE agents SET slots_used%'").Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-		if waiting > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the batch never waited for the agent's row")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitForStatement(t, f.s, "SELECT id, capacity, slots_used%FOR UPDATE")
 	if err := f.s.lockQueue(ctx, other, f.team); err != nil {
 		t.Fatalf("the heavier transaction was chosen as the deadlock's victim: %v", err)
 	}
@@ -272,4 +257,81 @@ func TestStartBatchDeadlockFallsBack(t *testing.T) {
 		t.Fatalf("%d conversations, want %d", n, len(units))
 	}
 	f.check(t)
+}
+
+// A start that fails inside a batch — its customer's conversation in another team, committed by another
+// transaction after the batch looked for open ones, breaks the batch's INSERT on the unique key — rolls the
+// batch back; every start then runs alone: that customer gets the other conversation, the others theirs.
+func TestStartBatchFailingStartFallsBack(t *testing.T) {
+	f := newStartFixture(t, 10)
+	ctx := context.Background()
+	var units []*startUnit
+	for i := range 4 {
+		units = append(units, f.unit(f.customer(t, fmt.Sprint("c", i))))
+	}
+	otherTeam, err := f.s.CreateTeam(ctx, "Sales")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := f.s.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback()
+	theirs := "01900000-0000-7000-8000-000000000001"
+	if _, err := other.ExecContext(ctx, `INSERT INTO conversations (id, site_id, customer_id, team_id, status, channel, priority, last_seq,
+		created_at, updated_at, last_message_at, queued_at) VALUES (?, ?, ?, ?, 'queued', 'web', 0, 0, 1, 1, 1, 1)`,
+		theirs, f.site, units[2].in.CustomerID, otherTeam.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := f.s.batchStarts
+	done := make(chan struct{})
+	go func() {
+		b.commit(units)
+		b.release()
+		close(done)
+	}()
+	waitForStatement(t, f.s, "INSERT INTO conversations%")
+	if err := other.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if n := b.fallbacks.Load(); n != 1 {
+		t.Fatalf("batches fallen back: %d, want 1", n)
+	}
+	for i, u := range units {
+		if u.err != nil || u.conv == nil {
+			t.Fatalf("start %d: %v", i, u.err)
+		}
+		if i == 2 {
+			if !u.existing || u.conv.ID != theirs {
+				t.Fatalf("start of the customer with a conversation elsewhere: %s (existing %v), want %s", u.conv.ID, u.existing, theirs)
+			}
+			continue
+		}
+		if u.existing || u.conv.Status != chat.StatusAssigned {
+			t.Fatalf("start %d: %s, existing %v", i, u.conv.Status, u.existing)
+		}
+	}
+	f.check(t)
+}
+
+// waitForStatement waits until a statement matching the LIKE pattern is running on the test's database: it
+// waits for a lock the test holds.
+func waitForStatement(t *testing.T, s *Store, like string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		if err := s.r.QueryRow("SELECT count(*) FROM information_schema.processlist WHERE db = database() AND info LIKE ?", like).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no statement like %q ever waited", like)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
