@@ -488,16 +488,37 @@ func (c *Client) connect() (*websocket.Conn, error) {
 	if c.o.OnFrame != nil {
 		c.o.OnFrame(hello)
 	}
-	for len(subs) > 0 {
-		n := min(len(subs), 500)
-		if err := c.write(protocol.ClientFrame{Type: protocol.TypeSubscribe, Subscriptions: subs[:n]}); err != nil {
+	for _, batch := range subscribeBatches(subs) {
+		if err := c.write(protocol.ClientFrame{Type: protocol.TypeSubscribe, Subscriptions: batch}); err != nil {
 			conn.Close()
 			return nil, err
 		}
-		subs = subs[n:]
 	}
 	c.resendAll()
 	return conn, nil
+}
+
+// subscribeBatches splits cursors into subscribe frames that the server accepts: at most
+// protocol.MaxSubscriptionsPerFrame cursors, and small enough that the frame stays within protocol.MaxFrameBytes
+// (a cursor is ~110 bytes of JSON, so ~140 fit). A longer frame is closed with 1009 before it is read, and the
+// client would reconnect and send it again forever.
+func subscribeBatches(subs []protocol.Cursor) [][]protocol.Cursor {
+	const room = protocol.MaxFrameBytes - 256 // the frame's own fields, and headroom
+	var out [][]protocol.Cursor
+	start, size := 0, 0
+	for i, cur := range subs {
+		b, _ := json.Marshal(cur)
+		n := len(b) + 1 // the comma
+		if i > start && (size+n > room || i-start == protocol.MaxSubscriptionsPerFrame) {
+			out = append(out, subs[start:i])
+			start, size = i, 0
+		}
+		size += n
+	}
+	if start < len(subs) {
+		out = append(out, subs[start:])
+	}
+	return out
 }
 
 func (c *Client) snapshotKeys() map[string]bool {

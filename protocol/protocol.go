@@ -170,6 +170,10 @@ const (
 // MaxFrameBytes is the largest client frame accepted.
 const MaxFrameBytes = 16 << 10
 
+// MaxSubscriptionsPerFrame is the most cursors one subscribe frame may carry; the frame must also fit in
+// MaxFrameBytes, which with conversation cursors (~110 bytes each) allows about 140.
+const MaxSubscriptionsPerFrame = 500
+
 // ResumeLimit is how many missed messages a subscription replays; beyond it the answer is recovered:false and
 // the client pages the rest through the history API.
 const ResumeLimit = 200

@@ -37,6 +37,7 @@ type Store interface {
 	UpdateAgent(ctx context.Context, id string, p store.AgentPatch) (*chat.Agent, error)
 	CreateSession(ctx context.Context, se *chat.Session) error
 	Session(ctx context.Context, hash []byte) (*chat.Session, error)
+	AgentSession(ctx context.Context, hash []byte) (*chat.Session, *chat.Agent, error)
 	TouchSession(ctx context.Context, se *chat.Session, idle, absolute time.Duration) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	Audit(ctx context.Context, e chat.AuditEntry) error
@@ -231,17 +232,9 @@ func (s *Service) AuthenticateAgent(ctx context.Context, token string) (*Princip
 	if !strings.HasPrefix(token, AgentTokenPrefix) || len(token) > 128 {
 		return nil, errBadToken
 	}
-	se, err := s.st.Session(ctx, HashToken(token))
-	if chat.IsCode(err, chat.CodeNotFound) {
-		return nil, errBadToken
-	}
-	if err != nil {
-		return nil, err
-	}
-	if se.Kind != chat.PrincipalAgent {
-		return nil, errBadToken
-	}
-	a, err := s.st.Agent(ctx, se.PrincipalID)
+	// One read of the session, its agent and the agent's teams. Not cached: a logout, a disabled account or a
+	// changed role must take effect at once, on every node.
+	se, a, err := s.st.AgentSession(ctx, HashToken(token))
 	if chat.IsCode(err, chat.CodeNotFound) || (err == nil && a.Disabled) {
 		return nil, errBadToken
 	}

@@ -15,14 +15,18 @@ const agentCols = "id, email, name, password_hash, role, capacity, auto_accept, 
 
 type rowScanner interface{ Scan(dest ...any) error }
 
-func scanAgent(r rowScanner) (*chat.Agent, error) {
+func scanAgent(r rowScanner) (*chat.Agent, error) { return scanAgentWith(r, nil) }
+
+// scanAgentWith scans a row of the columns before, then agentCols, then after.
+func scanAgentWith(r rowScanner, before []any, after ...any) (*chat.Agent, error) {
 	var a chat.Agent
 	var role, presence, availability string
 	var lastSeen, created, updated, lastAssigned int64
 	var autoAccept int
 	var disabled sql.NullInt64
-	if err := r.Scan(&a.ID, &a.Email, &a.Name, &a.PasswordHash, &role, &a.Capacity, &autoAccept, &a.Weight,
-		&presence, &lastSeen, &disabled, &created, &updated, &a.SlotsUsed, &availability, &lastAssigned); err != nil {
+	dest := append(before, &a.ID, &a.Email, &a.Name, &a.PasswordHash, &role, &a.Capacity, &autoAccept, &a.Weight,
+		&presence, &lastSeen, &disabled, &created, &updated, &a.SlotsUsed, &availability, &lastAssigned)
+	if err := r.Scan(append(dest, after...)...); err != nil {
 		return nil, err
 	}
 	a.Role, a.Presence, a.Availability = chat.Role(role), chat.Presence(presence), chat.Presence(availability)

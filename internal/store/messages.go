@@ -38,32 +38,35 @@ func scanMessage(r rowScanner) (*chat.Message, []byte, error) {
 // or what a resuming client missed. Pages are keyset ranges over the (conversation_id, seq) primary key; there
 // is no OFFSET anywhere.
 func (s *Store) After(ctx context.Context, convID string, after uint64, limit int) ([]*chat.Message, error) {
-	rows, err := s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?", convID, after, limit)
+	lim, _ := limitClause(limit)
+	rows, err := s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq"+lim, convID, after)
 	if err != nil {
 		return nil, s.wrap("read history", err)
 	}
-	return s.scanMessages(rows, false)
+	return s.scanMessages(rows, limit, false)
 }
 
 // Before returns up to limit messages with seq < before (the latest ones when before is 0), ascending.
 func (s *Store) Before(ctx context.Context, convID string, before uint64, limit int) ([]*chat.Message, error) {
 	var rows *sql.Rows
 	var err error
+	lim, _ := limitClause(limit)
 	if before > 0 {
-		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?", convID, before, limit)
+		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC"+lim, convID, before)
 	} else {
-		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?", convID, limit)
+		rows, err = s.query(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? ORDER BY seq DESC"+lim, convID)
 	}
 	if err != nil {
 		return nil, s.wrap("read history", err)
 	}
-	return s.scanMessages(rows, true)
+	return s.scanMessages(rows, limit, true)
 }
 
-func (s *Store) scanMessages(rows *sql.Rows, reverse bool) ([]*chat.Message, error) {
+// scanMessages reads at most limit messages off rows, reversed when reverse is set.
+func (s *Store) scanMessages(rows *sql.Rows, limit int, reverse bool) ([]*chat.Message, error) {
 	defer rows.Close()
 	out := []*chat.Message{}
-	for rows.Next() {
+	for len(out) < limit && rows.Next() {
 		m, _, err := scanMessage(rows)
 		if err != nil {
 			return nil, s.wrap("read history", err)

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"math/bits"
+	"strconv"
 	"sync"
 )
 
@@ -125,4 +127,18 @@ func (s *Store) queryRowTx(ctx context.Context, tx *sql.Tx, q string, args ...an
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, q, args...)
+}
+
+// limitClause returns " LIMIT n" with n a literal, the smallest power of two not below want (1 at least), and
+// n: the caller reads at most want of the rows. SQLite plans a statement with the value bound to its LIMIT
+// parameter and marks it to be planned again whenever that parameter is bound anew, which database/sql does on
+// every execution: a prepared "… LIMIT ?" was parsed and planned again each time it ran (27.6 µs against
+// 12.1 µs with a literal for an empty history read, BenchmarkLimitLiteral). Rounding up to a power of two keeps
+// the statements few, so a client choosing its page size cannot fill the statement cache.
+func limitClause(want int) (string, int) {
+	n := 1
+	if want > 1 {
+		n = 1 << bits.Len(uint(want-1))
+	}
+	return " LIMIT " + strconv.Itoa(n), n
 }

@@ -2,8 +2,10 @@ package store_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -146,6 +148,72 @@ func TestAgentsAndSessions(t *testing.T) {
 		}
 		if n, err := s.PurgeExpiredSessions(ctx); err != nil || n != 1 {
 			t.Fatalf("purge = %d, %v", n, err)
+		}
+	})
+}
+
+// TestAgentSession checks the joined read agent authentication uses against the separate reads it replaces:
+// every team in order, an agent in no team, and the sessions it must not return.
+func TestAgentSession(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		var teams []string
+		for _, name := range []string{"B", "A", "C"} {
+			team, err := s.CreateTeam(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			teams = append(teams, team.ID)
+		}
+		three := &chat.Agent{Email: "three@example.com", Name: "三", Role: chat.RoleSupervisor, Capacity: 4, AutoAccept: true,
+			Weight: 50, PasswordHash: "x", Teams: teams}
+		none := &chat.Agent{Email: "none@example.com", Name: "none", Role: chat.RoleAgent, PasswordHash: "x"}
+		for _, a := range []*chat.Agent{three, none} {
+			if err := s.CreateAgent(ctx, a); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now := time.Now()
+		session := func(hash string, kind chat.PrincipalKind, who string, expires time.Time) *chat.Session {
+			h := sha256.Sum256([]byte(hash))
+			se := &chat.Session{TokenHash: h[:], Kind: kind, PrincipalID: who, CreatedAt: now.Add(-time.Hour),
+				ExpiresAt: expires, LastUsedAt: now, UserAgent: "ua", IP: "127.0.0.9"}
+			if err := s.CreateSession(ctx, se); err != nil {
+				t.Fatal(err)
+			}
+			return se
+		}
+		for _, a := range []*chat.Agent{three, none} {
+			se := session(a.Email+"-0123456789abcdef", chat.PrincipalAgent, a.ID, now.Add(time.Hour))
+			gotSe, got, err := s.AgentSession(ctx, se.TokenHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := s.Agent(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("AgentSession's agent\n%+v\nAgent's\n%+v", got, want)
+			}
+			wantSe, err := s.Session(ctx, se.TokenHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(gotSe, wantSe) {
+				t.Fatalf("AgentSession's session\n%+v\nSession's\n%+v", gotSe, wantSe)
+			}
+		}
+		if got, _ := s.Agent(ctx, three.ID); len(got.Teams) != 3 {
+			t.Fatalf("teams %v, want 3", got.Teams)
+		}
+		expired := session("expired-0123456789abcdef", chat.PrincipalAgent, three.ID, now.Add(-time.Minute))
+		customer := session("customer-0123456789abcdef", chat.PrincipalCustomer, three.ID, now.Add(time.Hour))
+		for name, hash := range map[string][]byte{"expired": expired.TokenHash, "customer kind": customer.TokenHash, "unknown": make([]byte, 32)} {
+			if _, _, err := s.AgentSession(ctx, hash); !chat.IsCode(err, chat.CodeNotFound) {
+				t.Fatalf("%s session: err = %v, want not found", name, err)
+			}
 		}
 	})
 }
