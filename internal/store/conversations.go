@@ -75,6 +75,20 @@ func (s *Store) StartConversation(ctx context.Context, in StartInput) (conv *cha
 }
 
 func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *chat.Conversation, created bool, ch *Change, err error) {
+	if s.batchStarts != nil {
+		// MySQL: the customer's open conversation is looked for before the batch, outside its lock (a plain
+		// read, as below); a start that races another one of the same customer fails on the unique key and
+		// the caller's next attempt reads the winner's.
+		c, err := scanConversation(s.queryRow(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+
+			s.d.openPredicate(), in.SiteID, in.CustomerID))
+		if err == nil {
+			return c, false, &Change{Conv: c}, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, nil, err
+		}
+		return s.batchStarts.run(ctx, in)
+	}
 	run := func(fn func(*sql.Tx) error) error { return s.tryTxRetry(ctx, fn) }
 	if s.starts != nil {
 		// SQLite: starts arriving together share one commit (txBatcher). The work runs on the batch's

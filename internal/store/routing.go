@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -98,90 +100,190 @@ func (s *Store) Queue(ctx context.Context, teamID string, limit int) ([]*chat.Co
 	return s.scanConversations(rows)
 }
 
-func (s *Store) queueTx(ctx context.Context, tx *sql.Tx, teamID string, limit int) ([]*chat.Conversation, error) {
-	rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?", teamID, limit)
+// ClaimInput says which team's queue to serve, to whom, and how.
+type ClaimInput struct {
+	TeamID string
+	// Candidates are the team's eligible agents as read before the claim (Candidates): each conversation goes
+	// to the best of them with a free slot, ranked with the slots this claim has taken already. Their slots are
+	// taken with conditional updates, so a stale figure can never put an agent over capacity.
+	Candidates []chat.Candidate
+	OfferFor   func(siteID string) time.Duration // the offer deadline from now, by the conversation's site
+	// IgnoreLetGo offers a conversation even to the agent who last declined it or let it expire.
+	IgnoreLetGo bool
+	// Max is how many conversations of the queue's head one claim serves at most (1 when 0).
+	Max int
+}
+
+// ClaimBatch gives conversations of the team's queue, in queue order, to the candidates: each to the best
+// candidate with a free slot who has not let it go (see lastLetGo), assigned (auto-accept) or offered. A
+// conversation only the agent who let it go could take stays where it is, and the next one is served. One
+// transaction serves up to in.Max conversations, locking the queue once and appending their events, system
+// messages and offers with one statement each (flushPending): claimed one per transaction, 5,000 waiting
+// conversations of a MariaDB team were not all served after 2 minutes (docs/benchmarks.md, History 2026-12-02,
+// "MariaDB starts batched"). It returns the changes made, none when nobody had room.
+func (s *Store) ClaimBatch(ctx context.Context, in ClaimInput) ([]*Change, error) {
+	var out []*Change
+	err := s.tx(ctx, "claim", func(tx *sql.Tx) error {
+		out = nil
+		if err := s.lockQueue(ctx, tx, in.TeamID); err != nil {
+			return err
+		}
+		// The conversations' rows are locked too (MySQL; SQLite's writer is single): a message committed to one
+		// meanwhile would otherwise make the system message's seq stale.
+		rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?"+s.d.forUpdate(),
+			in.TeamID, max(in.Max, 1))
+		if err != nil {
+			return err
+		}
+		queue, err := s.scanConversations(rows)
+		if err != nil || len(queue) == 0 {
+			return err
+		}
+		var letGo map[string]string
+		if !in.IgnoreLetGo {
+			if letGo, err = s.lastLetGo(ctx, tx, queue); err != nil {
+				return err
+			}
+		}
+		st := newRouteState()
+		now := s.now()
+		var ps []*pending
+		for _, conv := range queue {
+			cands := in.Candidates
+			if gone := letGo[conv.ID]; gone != "" {
+				cands = slices.DeleteFunc(slices.Clone(cands), func(c chat.Candidate) bool { return c.ID == gone })
+			}
+			agent, err := st.takeSlot(ctx, s, tx, cands, now)
+			if err != nil {
+				return err
+			}
+			if agent == nil {
+				if !st.anyRoom(in.Candidates) {
+					break
+				}
+				continue
+			}
+			p := &pending{ch: &Change{Conv: conv}}
+			if agent.AutoAccept {
+				err = s.assignQueued(ctx, tx, p, agent, now)
+			} else {
+				err = s.offerQueued(ctx, tx, p, agent, now, in.OfferFor(conv.SiteID))
+			}
+			if err != nil {
+				return err
+			}
+			ps = append(ps, p)
+		}
+		if err := s.flushPending(ctx, tx, ps); err != nil {
+			return err
+		}
+		for _, p := range ps {
+			out = append(out, p.ch)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// lastLetGo returns, for each conversation of queue, the agent who last declined its offer or let it expire
+// since it last entered the queue, if any (one read for the whole queue head). Such a conversation goes to
+// another agent first, and comes back to that agent only after another agent has had it offered too (so a
+// lone agent who declined is not offered it again at once).
+func (s *Store) lastLetGo(ctx context.Context, tx *sql.Tx, queue []*chat.Conversation) (map[string]string, error) {
+	args := make([]any, len(queue))
+	for i, c := range queue {
+		args[i] = c.ID
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT conversation_id, agent_id, created_at FROM offers WHERE conversation_id IN (`+placeholders(len(queue))+`)
+		AND outcome IN ('declined', 'expired') ORDER BY created_at, id`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []*chat.Conversation
+	queuedAt := make(map[string]int64, len(queue))
+	for _, c := range queue {
+		queuedAt[c.ID] = ms(c.QueuedAt)
+	}
+	out := map[string]string{}
 	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
+		var conv, agent string
+		var at int64
+		if err := rows.Scan(&conv, &agent, &at); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
+		if at >= queuedAt[conv] {
+			out[conv] = agent // in order: the last one wins
+		}
 	}
 	return out, rows.Err()
 }
 
-// letGo reports whether agent was the last to decline or let expire an offer of conv since it last entered
-// the queue: such a conversation goes to another agent first, and comes back to them only after another
-// agent has had it offered too (so a lone agent who declined is not offered it again at once).
-func (s *Store) letGo(ctx context.Context, tx *sql.Tx, conv *chat.Conversation, agentID string) (bool, error) {
-	var last string
-	err := s.queryRowTx(ctx, tx, `SELECT agent_id FROM offers WHERE conversation_id = ? AND outcome IN ('declined', 'expired')
-		AND created_at >= ? ORDER BY created_at DESC, id DESC LIMIT 1`, conv.ID, ms(conv.QueuedAt)).Scan(&last)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil
+// anyRoom reports whether any of cands may still have a free slot by what the batch knows.
+func (st *routeState) anyRoom(cands []chat.Candidate) bool {
+	for _, c := range cands {
+		if !st.full[c.ID] && c.Used+st.taken[c.ID] < c.Capacity {
+			return true
+		}
 	}
-	return last == agentID, err
+	return false
 }
 
-// ClaimInput says who claims the next conversation of a team, and how.
-type ClaimInput struct {
-	TeamID     string
-	AgentID    string
-	AgentName  string
-	AutoAccept bool                              // assign at once; else offer until now+OfferFor(site)
-	OfferFor   func(siteID string) time.Duration // the offer deadline from now, by the conversation's site
-	// IgnoreLetGo offers the queue's head even to the agent who last declined it or let it expire.
-	IgnoreLetGo bool
+// assignQueued assigns p's conversation, queued and locked by the caller, to agent, whose slot the caller has
+// taken: one UPDATE that also advances the conversation's seq for the "joined" system message, which
+// flushPending writes with the events.
+func (s *Store) assignQueued(ctx context.Context, tx *sql.Tx, p *pending, agent *chat.Candidate, now time.Time) error {
+	conv := p.ch.Conv
+	seq := conv.LastSeq + 1
+	res, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, offered_to = NULL,
+		offer_expires_at = NULL, last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ? AND status = 'queued' AND last_seq = ?`,
+		agent.ID, ms(now), seq, ms(now), ms(now), conv.ID, conv.LastSeq)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		// The row is locked: only a bug elsewhere could change it meanwhile. Fail the claim rather than write a
+		// message at a seq that may be taken.
+		return fmt.Errorf("assign %s: the conversation changed under its lock", conv.ID)
+	}
+	conv.Status, conv.AgentID, conv.AssignedAt, conv.OfferedTo, conv.OfferExpiresAt = chat.StatusAssigned, agent.ID, now, "", time.Time{}
+	conv.LastSeq, conv.LastMessageAt, conv.UpdatedAt = seq, now, now
+	mid, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	meta, _ := json.Marshal(map[string]string{"event": "assigned", "agent_id": agent.ID, "name": agent.Name})
+	m := &chat.Message{ConversationID: conv.ID, Seq: seq, ID: mid.String(), SenderType: chat.SenderSystem, Type: chat.TypeSystem,
+		Body: agent.Name + " joined the conversation", Meta: meta, CreatedAt: now}
+	p.msgs = append(p.msgs, m)
+	p.ch.Msgs = append(p.ch.Msgs, m)
+	if err := p.event(conv, chat.TeamStream(conv.TeamID), chat.EventAssigned, now); err != nil {
+		return err
+	}
+	return p.event(conv, chat.AgentStream(agent.ID), chat.EventAssigned, now)
 }
 
-// ClaimNext gives the first conversation of the team's queue that the agent has not already let go to the
-// agent: assigned (auto-accept) or offered. The agent's slot is taken with a conditional update, so the claim
-// fails with ErrNoRoom rather than exceed the capacity. It returns nil when the queue holds nothing for them.
-func (s *Store) ClaimNext(ctx context.Context, in ClaimInput) (*Change, error) {
-	var ch *Change
-	err := s.tx(ctx, "claim", func(tx *sql.Tx) error {
-		ch = nil
-		if err := s.lockQueue(ctx, tx, in.TeamID); err != nil {
-			return err
-		}
-		queue, err := s.queueTx(ctx, tx, in.TeamID, 20)
-		if err != nil {
-			return err
-		}
-		var conv *chat.Conversation
-		for _, c := range queue {
-			if in.IgnoreLetGo {
-				conv = c
-				break
-			}
-			gone, err := s.letGo(ctx, tx, c, in.AgentID)
-			if err != nil {
-				return err
-			}
-			if !gone {
-				conv = c
-				break
-			}
-		}
-		if conv == nil {
-			return nil
-		}
-		now := s.now()
-		if err := s.takeSlot(ctx, tx, in.AgentID, now); err != nil {
-			return err
-		}
-		ch = &Change{Conv: conv}
-		if in.AutoAccept {
-			return s.assign(ctx, tx, ch, in.AgentID, in.AgentName, now, chat.StatusQueued)
-		}
-		return s.offer(ctx, tx, ch, in.AgentID, now, in.OfferFor(conv.SiteID))
-	})
-	return ch, err
+// offerQueued offers p's conversation, queued and locked by the caller, to agent (whose slot the caller has
+// taken) until now+d.
+func (s *Store) offerQueued(ctx context.Context, tx *sql.Tx, p *pending, agent *chat.Candidate, now time.Time, d time.Duration) error {
+	conv := p.ch.Conv
+	res, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'offered', offered_to = ?, offer_expires_at = ?, updated_at = ?
+		WHERE id = ? AND status = 'queued'`, agent.ID, ms(now.Add(d)), ms(now), conv.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("offer %s: the conversation changed under its lock", conv.ID)
+	}
+	conv.Status, conv.OfferedTo, conv.OfferExpiresAt, conv.UpdatedAt = chat.StatusOffered, agent.ID, now.Add(d), now
+	oid, err := uuid.NewV7()
+	if err != nil {
+		return err
+	}
+	p.offer = &offerRow{id: oid.String(), convID: conv.ID, agentID: agent.ID, created: now, expires: conv.OfferExpiresAt}
+	if err := p.event(conv, chat.TeamStream(conv.TeamID), chat.EventOffered, now); err != nil {
+		return err
+	}
+	return p.event(conv, chat.AgentStream(agent.ID), chat.EventOffered, now)
 }
 
 // offer makes ch.Conv, queued, an offer to the agent (whose slot the caller has taken) until now+d.

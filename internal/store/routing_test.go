@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -76,17 +75,29 @@ func TestQueueOrderIsFIFOWithinPriority(t *testing.T) {
 			t.Fatal(err)
 		}
 		offer := func(string) time.Duration { return 30 * time.Second }
-		for i := 0; i < 3; i++ {
-			ch, err := s.ClaimNext(ctx, store.ClaimInput{TeamID: team.ID, AgentID: agent.ID, AgentName: agent.Name, AutoAccept: true, OfferFor: offer})
-			if err != nil || ch == nil {
-				t.Fatalf("claim %d: %v %v", i, ch, err)
+		cands, err := s.Candidates(ctx, team.ID, o.Now().Add(-time.Hour))
+		if err != nil || len(cands) != 1 {
+			t.Fatalf("candidates %v %v", cands, err)
+		}
+		// Two in one claim, then one: in queue order.
+		var took []*store.Change
+		for _, n := range []int{2, 1} {
+			chs, err := s.ClaimBatch(ctx, store.ClaimInput{TeamID: team.ID, Candidates: cands, OfferFor: offer, Max: n})
+			if err != nil || len(chs) != n {
+				t.Fatalf("claim of %d: %v %v", n, chs, err)
 			}
-			if ch.Conv.ID != want[i] || ch.Conv.Status != chat.StatusAssigned {
-				t.Fatalf("claim %d took %s (%s), want %s", i, ch.Conv.ID, ch.Conv.Status, want[i])
+			took = append(took, chs...)
+			cands[0].Used += n
+		}
+		for i, ch := range took {
+			if ch.Conv.ID != want[i] || ch.Conv.Status != chat.StatusAssigned || len(ch.Msgs) != 1 || ch.Msgs[0].Seq != 1 {
+				t.Fatalf("claim %d took %s (%s, %d messages), want %s assigned with its system message", i, ch.Conv.ID, ch.Conv.Status, len(ch.Msgs), want[i])
 			}
 		}
-		if _, err := s.ClaimNext(ctx, store.ClaimInput{TeamID: team.ID, AgentID: agent.ID, AgentName: agent.Name, AutoAccept: true, OfferFor: offer}); !errors.Is(err, store.ErrNoRoom) {
-			t.Fatalf("a claim past the capacity: %v, want ErrNoRoom", err)
+		// A stale figure (the agent seen with room) cannot put them over their capacity: the claim takes nothing.
+		cands[0].Used = 0
+		if chs, err := s.ClaimBatch(ctx, store.ClaimInput{TeamID: team.ID, Candidates: cands, OfferFor: offer, Max: 5}); err != nil || len(chs) != 0 {
+			t.Fatalf("a claim past the capacity: %v %v, want nothing", chs, err)
 		}
 		a, err := s.Agent(ctx, agent.ID)
 		if err != nil || a.SlotsUsed != 3 {
