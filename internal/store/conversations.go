@@ -388,14 +388,15 @@ func (s *Store) appendEvent(ctx context.Context, tx *sql.Tx, stream, kind string
 
 // Events returns up to limit events of stream with seq > after, in order.
 func (s *Store) Events(ctx context.Context, stream string, after uint64, limit int) ([]chat.Event, error) {
-	rows, err := s.query(ctx, "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
-		stream, after, limit)
+	lim, _ := limitClause(limit) // a literal: see limitClause
+	rows, err := s.query(ctx, "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq"+lim,
+		stream, after)
 	if err != nil {
 		return nil, s.wrap("read events", err)
 	}
 	defer rows.Close()
 	out := []chat.Event{}
-	for rows.Next() {
+	for len(out) < limit && rows.Next() {
 		var ev chat.Event
 		var payload string
 		var created int64

@@ -80,3 +80,45 @@ func TestHistoryPages(t *testing.T) {
 		}
 	})
 }
+
+// TestEventPages: Events returns exactly the asked number of events after the cursor, in order.
+func TestEventPages(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		team, err := s.CreateTeam(ctx, "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
+		if err := s.CreateSite(ctx, site); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 { // each start appends an event to the team's stream
+			cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("c", i)}, chat.ChannelWeb, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			after uint64
+			limit int
+			want  string
+		}{{0, 3, "[1 2 3]"}, {2, 2, "[3 4]"}, {1, 5, "[2 3 4 5 6]"}, {4, 50, "[5 6]"}} {
+			evs, err := s.Events(ctx, chat.TeamStream(team.ID), c.after, c.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []uint64
+			for _, ev := range evs {
+				got = append(got, ev.Seq)
+			}
+			if fmt.Sprint(got) != c.want {
+				t.Fatalf("Events(after %d, limit %d) = %v, want %s", c.after, c.limit, got, c.want)
+			}
+		}
+	})
+}

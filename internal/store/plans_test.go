@@ -92,6 +92,8 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.convID, 0}},
 		{name: "messages before a cursor", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT 128",
 			args: []any{f.convID, 5}},
+		{name: "events after a cursor", sql: "SELECT stream, seq, kind, conversation_id, payload, created_at FROM events WHERE stream = ? AND seq > ? ORDER BY seq LIMIT 256",
+			args: []any{"team:" + f.teamID, 0}, ordered: true},
 		{name: "latest messages", sql: "SELECT " + msgCols + " FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 128",
 			args: []any{f.convID}},
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -130,8 +131,10 @@ func (s *Store) ClaimBatch(ctx context.Context, in ClaimInput) ([]*Change, error
 		}
 		// The conversations' rows are locked too (MySQL; SQLite's writer is single): a message committed to one
 		// meanwhile would otherwise make the system message's seq stale.
-		rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?"+s.d.forUpdate(),
-			in.TeamID, max(in.Max, 1))
+		// The limit is a literal, exact (rows past it would be locked too): SQLite plans again every statement
+		// whose LIMIT is bound anew (see limitClause); the router's Max is a constant.
+		rows, err := s.queryTx(ctx, tx, "SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT "+
+			strconv.Itoa(max(in.Max, 1))+s.d.forUpdate(), in.TeamID)
 		if err != nil {
 			return err
 		}
