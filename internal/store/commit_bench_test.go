@@ -40,26 +40,7 @@ func BenchmarkCommit(b *testing.B) {
 
 func benchCommit(b *testing.B, s *store.Store, n int) {
 	ctx := context.Background()
-	team, err := s.CreateTeam(ctx, "t")
-	if err != nil {
-		b.Fatal(err)
-	}
-	site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
-	if err := s.CreateSite(ctx, site); err != nil {
-		b.Fatal(err)
-	}
-	ids := make([]string, n)
-	for i := range ids {
-		cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("c", i)}, chat.ChannelWeb, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = conv.ID
-	}
+	_, ids := startConversations(b, s, n)
 	var batches, batched atomic.Int64
 	c := s.NewCommitter(store.CommitterOptions{Observe: func(batch int, _ time.Duration, err error) {
 		if err == nil {

@@ -16,27 +16,13 @@ func TestHistoryPages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, kind string) {
 		s := storetest.Open(t, kind)
 		ctx := context.Background()
-		team, err := s.CreateTeam(ctx, "t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
-		if err := s.CreateSite(ctx, site); err != nil {
-			t.Fatal(err)
-		}
-		cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: "c"}, chat.ChannelWeb, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ids := startConversations(t, s, 1)
+		conv := ids[0]
 		c := s.NewCommitter(store.CommitterOptions{})
 		defer c.Close()
 		var head uint64
 		for i := range 37 {
-			r := c.Send(ctx, &store.SendRequest{ConversationID: conv.ID, SenderType: chat.SenderCustomer, SenderID: cust.ID,
+			r := c.Send(ctx, &store.SendRequest{ConversationID: conv, SenderType: chat.SenderCustomer, SenderID: "c",
 				SenderName: "c", Type: chat.TypeText, Body: fmt.Sprint("m", i), ClientMsgID: fmt.Sprint("id-", i)})
 			if r.Err != nil {
 				t.Fatal(r.Err)
@@ -56,21 +42,21 @@ func TestHistoryPages(t *testing.T) {
 			return out
 		}
 		for _, limit := range []int{1, 2, 3, 5, 16, 17, 33, 50} {
-			after, err := s.After(ctx, conv.ID, 2, limit)
+			after, err := s.After(ctx, conv, 2, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, want := seqs(after), span(3, uint64(2+limit)); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("After(2, %d) = %v, want %v", limit, got, want)
 			}
-			before, err := s.Before(ctx, conv.ID, 30, limit)
+			before, err := s.Before(ctx, conv, 30, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got, want := seqs(before), span(uint64(max(30-limit, 1)), 29); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("Before(30, %d) = %v, want %v", limit, got, want)
 			}
-			latest, err := s.Before(ctx, conv.ID, 0, limit)
+			latest, err := s.Before(ctx, conv, 0, limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,23 +72,7 @@ func TestEventPages(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, kind string) {
 		s := storetest.Open(t, kind)
 		ctx := context.Background()
-		team, err := s.CreateTeam(ctx, "t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
-		if err := s.CreateSite(ctx, site); err != nil {
-			t.Fatal(err)
-		}
-		for i := range 6 { // each start appends an event to the team's stream
-			cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("c", i)}, chat.ChannelWeb, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb}); err != nil {
-				t.Fatal(err)
-			}
-		}
+		team, _ := startConversations(t, s, 6) // each start appends an event to the team's stream
 		for _, c := range []struct {
 			after uint64
 			limit int

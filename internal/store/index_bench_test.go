@@ -60,26 +60,7 @@ var vocabulary = []string{"order", "jacket", "refund", "delivery", "address", "i
 // seedMessages stores n messages spread over convs new conversations, through the group committer.
 func seedMessages(b *testing.B, s *store.Store, convs, n int) {
 	ctx := context.Background()
-	team, err := s.CreateTeam(ctx, "t")
-	if err != nil {
-		b.Fatal(err)
-	}
-	site := &chat.Site{Name: "site", WidgetKey: storetest.Name("key"), Secret: "s", DefaultTeamID: team.ID}
-	if err := s.CreateSite(ctx, site); err != nil {
-		b.Fatal(err)
-	}
-	ids := make([]string, convs)
-	for i := range ids {
-		cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("c", i)}, chat.ChannelWeb, "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID, Channel: chat.ChannelWeb})
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids[i] = conv.ID
-	}
+	_, ids := startConversations(b, s, convs)
 	c := s.NewCommitter(store.CommitterOptions{})
 	defer c.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
