@@ -55,6 +55,11 @@ type Server struct {
 
 	heartbeat   time.Duration
 	pollTimeout time.Duration
+	// authWait is how long a new WebSocket has to send its auth frame (nanoseconds; tests shorten it).
+	authWait atomic.Int64
+	// testHookServeIdle, when set (tests only), runs before a poller-started read: an overloaded server that
+	// gets to a connection late.
+	testHookServeIdle atomic.Pointer[func()]
 
 	connMu  sync.Mutex
 	conns   map[*wsConn]struct{}
@@ -81,9 +86,11 @@ func New(d Deps) *Server {
 		d.PollTimeout = 25 * time.Second
 	}
 	closing := make(chan struct{})
-	return &Server{cfg: d.Config, store: d.Store, auth: d.Auth, metrics: d.Metrics, log: d.Log,
+	s := &Server{cfg: d.Config, store: d.Store, auth: d.Auth, metrics: d.Metrics, log: d.Log,
 		console: d.Console, widget: d.Widget, chat: d.ChatPage, hub: d.Hub, msg: d.Messaging, heartbeat: d.Heartbeat,
 		pollTimeout: d.PollTimeout, conns: map[*wsConn]struct{}{}, closing: closing, work: newWorkers(closing)}
+	s.authWait.Store(int64(protocol.CloseAuthTimeoutSec * time.Second))
+	return s
 }
 
 // Run sends heartbeats to every WebSocket until ctx ends: a ping (a client that stops answering is closed

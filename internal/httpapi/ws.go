@@ -86,6 +86,9 @@ type wsConn struct {
 	// deadline is when a silent connection is closed (Unix nanoseconds): the auth deadline until the
 	// connection is authenticated, then the last frame or pong plus pongWait.
 	deadline atomic.Int64
+	// heard is when the poller last saw bytes arrive (Unix nanoseconds), until the first frame read after it
+	// takes it (see readDeadline).
+	heard atomic.Int64
 
 	// Touched only by the goroutine reading the connection (one at a time).
 	limit ratelimit.Pace // frames per second, whatever they are
@@ -252,7 +255,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &wsConn{s: s, conn: conn, site: site, origin: origin, fd: -1}
-	c.deadline.Store(time.Now().Add(protocol.CloseAuthTimeoutSec * time.Second).UnixNano())
+	c.deadline.Store(time.Now().Add(time.Duration(s.authWait.Load())).UnixNano())
 	s.track(c, true)
 	if p != nil {
 		c.authenticated(r.Context(), p, "")
@@ -473,11 +476,30 @@ func (c *wsConn) readable() {
 		return
 	}
 	c.reading = true
+	c.heard.Store(time.Now().UnixNano())
 	c.s.work.run(c.serveIdle)
 }
 
 // serveIdle is serve as the poller starts it, on one of the server's workers.
-func (c *wsConn) serveIdle() { c.serve(true) }
+func (c *wsConn) serveIdle() {
+	if h := c.s.testHookServeIdle.Load(); h != nil {
+		(*h)()
+	}
+	c.serve(true)
+}
+
+// readDeadline is the read deadline for the next frame: the connection's deadline, except for the first frame
+// after the poller saw bytes arrive before that deadline. An overloaded server may get to them only after it,
+// and must not close as silent a client that spoke in time (a client closed with "no auth frame in time"
+// after sending it comes back, and adds to the load that closed it): that frame gets the auth wait again from
+// now. Only the first frame: a client cannot stretch its deadline by trickling bytes.
+func (c *wsConn) readDeadline(idle bool) time.Time {
+	dl := c.deadline.Load()
+	if heard := c.heard.Swap(0); idle && heard != 0 && heard <= dl {
+		dl = max(dl, time.Now().Add(time.Duration(c.s.authWait.Load())).UnixNano())
+	}
+	return time.Unix(0, dl)
+}
 
 // serve reads frames and handles them, in order, one at a time. With idle set (the poller started it) it
 // returns once what arrived is handled and nothing more is buffered, in the middle of no message; the poller
@@ -539,7 +561,7 @@ type message struct {
 func (c *wsConn) readFrame(br *bufio.Reader, m *message, idle bool) bool {
 	if !m.fragmented {
 		// A frame's bytes may come in several pieces; the wait for them is bounded by the deadline.
-		c.conn.SetReadDeadline(time.Unix(0, c.deadline.Load()))
+		c.conn.SetReadDeadline(c.readDeadline(idle))
 	}
 	h, err := ws.ReadHeader(br)
 	if err != nil {

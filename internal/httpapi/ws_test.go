@@ -231,6 +231,37 @@ func TestWebSocketDeadlines(t *testing.T) {
 	})
 }
 
+// An overloaded server may get to a connection's auth frame only after the auth deadline. A client that sent it
+// in time is authenticated, not closed as silent (it would reconnect and add to the load); one that sent nothing
+// is still closed, and one that sent only part of its auth frame in time gets no more than the auth wait again.
+func TestWebSocketAuthReadLate(t *testing.T) {
+	a := startAPI(t, "sqlite", apiOptions{})
+	const wait = 300 * time.Millisecond
+	httpapi.SetAuthWait(a.App.HTTP, wait)
+	httpapi.DelayIdleReads(a.App.HTTP, 3*wait)
+	token := a.login("admin@example.com").Token
+
+	sent := dialWS(t, a)
+	sent.auth(token) // read by the server 3 waits after it arrived, past the deadline
+
+	silent := dialWS(t, a)
+	if code, reason := silent.closed(); code != protocol.CloseUnauthorized || reason != "no auth frame in time" {
+		t.Fatalf("silent connection closed with %d %q", code, reason)
+	}
+
+	partial := dialWS(t, a)
+	frame := textFrame(protocol.ClientFrame{Type: protocol.TypeAuth, ID: "a1", Token: token})
+	start := time.Now()
+	partial.write(frame[:len(frame)/2])
+	if code, reason := partial.closed(); code != protocol.CloseUnauthorized || reason != "no auth frame in time" {
+		t.Fatalf("half an auth frame: closed with %d %q", code, reason)
+	}
+	// The read starts 3 waits in and gets one more wait: closed after about 4, never left open.
+	if took := time.Since(start); took < 3*wait {
+		t.Fatalf("half an auth frame: closed after %s, before the server read it", took)
+	}
+}
+
 // Every way a frame can break the rules gets its close code; a client's close is echoed; a message of exactly
 // 16 KiB, even in fragments, is handled.
 func TestWebSocketCloseCodes(t *testing.T) {
