@@ -17,7 +17,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/parley-chat/parley/internal/bench"
 )
@@ -66,6 +68,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.Workers, "workers", 0, "override the number of generator worker processes")
 	fs.IntVar(&runs, "runs", 1, "run the scenario this many times (1 to 9), each on a fresh server and database, and write the median run with every run's figures and each figure's median and spread")
 	fs.BoolVar(&warmup, "warmup", false, "with -runs: one more run first, discarded")
+	var timeout time.Duration
+	fs.DurationVar(&timeout, "timeout", 0, "give up after this long: write where the benchmark is waiting (every goroutine's stack) and exit with status 3 (default 60m per run, 10m with -smoke)")
 	fs.BoolVar(&worker, "worker", false, "internal: run as a generator process driven through stdin/stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,6 +78,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return bench.ServeWorker(ctx, stdin, stdout)
 	}
 	o.Stderr = stderr
+	if timeout <= 0 {
+		per, n := 60*time.Minute, max(1, runs)
+		if o.Smoke {
+			per = 10 * time.Minute
+		}
+		if warmup {
+			n++
+		}
+		timeout = per * time.Duration(n)
+	}
+	// Every wait in the benchmark is bounded, but a run that still hangs must end, and say where: the context
+	// ends first (the waits that heed it return), and a minute later the process exits whatever it is doing.
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	watchdog := time.AfterFunc(timeout+time.Minute, func() {
+		fmt.Fprintf(stderr, "parley-bench: still running %s after the -timeout of %s; every goroutine's stack follows\n", time.Minute, timeout)
+		_ = pprof.Lookup("goroutine").WriteTo(stderr, 2)
+		os.Exit(3) // the server and the generator processes die with this one (Pdeathsig)
+	})
+	defer watchdog.Stop()
 	res, err := bench.Repeat(ctx, o, runs, warmup)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // A worker is this program re-executed with -worker: a generator process holding part of the clients, so
@@ -92,11 +93,12 @@ func ServeWorker(ctx context.Context, in io.Reader, out io.Writer) error {
 
 // Worker is a generator process driven through its stdin and stdout.
 type Worker struct {
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	out  *bufio.Reader
-	mu   sync.Mutex
-	done chan struct{}
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Reader
+	mu    sync.Mutex
+	done  chan struct{}
+	stuck error // set when the worker did not answer in time; every later call fails with it
 }
 
 // StartWorker runs exe -worker with spec; the worker's stderr goes to logw.
@@ -131,14 +133,53 @@ func (w *Worker) Pid() int { return w.cmd.Process.Pid }
 // Executable is the path to re-execute for workers.
 func Executable() (string, error) { return os.Executable() }
 
+// opTimeout bounds how long a worker may take to answer op. Every op's own waits are bounded (sends by their
+// ack timeout, connects by the client's dial and hello timeouts), so a worker past this is stuck: the benchmark
+// must end with an error that says where, not wait forever (an S6 run once waited 40 minutes).
+func opTimeout(op string) time.Duration {
+	if d, ok := opTimeouts[op]; ok {
+		return d
+	}
+	return opTimeouts[""]
+}
+
+var opTimeouts = map[string]time.Duration{"connect": 15 * time.Minute, "finish": 5 * time.Minute, "": time.Minute}
+
 func (w *Worker) call(req workerRequest) (*workerReply, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.stuck != nil {
+		return nil, w.stuck
+	}
 	b, _ := json.Marshal(req)
 	if _, err := w.in.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("worker %s: %w", req.Op, err)
 	}
-	line, err := w.out.ReadBytes('\n')
+	type answer struct {
+		line []byte
+		err  error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		line, err := w.out.ReadBytes('\n')
+		ch <- answer{line, err}
+	}()
+	var a answer
+	select {
+	case a = <-ch:
+	case <-time.After(opTimeout(req.Op)):
+		// SIGQUIT: the Go runtime writes every goroutine's stack to the worker's log, then exits.
+		_ = w.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-w.done:
+		case <-time.After(5 * time.Second):
+			_ = w.cmd.Process.Kill()
+		}
+		w.stuck = fmt.Errorf("worker %d: no answer to %q in %s; its goroutines are in its log (worker-N.log, kept with -keep)",
+			w.cmd.Process.Pid, req.Op, opTimeout(req.Op))
+		return nil, w.stuck
+	}
+	line, err := a.line, a.err
 	if err != nil {
 		return nil, fmt.Errorf("worker %s: no answer: %w", req.Op, err)
 	}
