@@ -9,7 +9,8 @@ import (
 )
 
 // TestCheckpointerFoldsTheLog: the writer checkpoints only past 2,048 log pages, so when a few hundred pages of
-// writes reach the database file itself, the background checkpointer put them there — off the commit path.
+// writes reach the database file itself, the background checkpointer put them there — off the commit path —
+// and it synced the file after it wrote them.
 func TestCheckpointerFoldsTheLog(t *testing.T) {
 	s := openForPlans(t, "sqlite")
 	ctx := context.Background()
@@ -26,7 +27,7 @@ func TestCheckpointerFoldsTheLog(t *testing.T) {
 	}
 	// Let the migrations' log fold in first, then measure from there.
 	time.Sleep(3 * checkpointEvery)
-	before := size(db)
+	before, syncs := size(db), s.ckpt.syncs.Load()
 	body := strings.Repeat("x", 3000)
 	for i := 0; i < 600; i++ { // ~600 pages: far below the writer's own threshold
 		if _, err := s.w.ExecContext(ctx, "INSERT INTO ckpt_test (b) VALUES (?)", body); err != nil {
@@ -40,6 +41,12 @@ func TestCheckpointerFoldsTheLog(t *testing.T) {
 	for size(db) < before+600*3000 {
 		if time.Now().After(deadline) {
 			t.Fatalf("the database file stayed at %d bytes (from %d) for 10 s: nothing checkpointed the log", size(db), before)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for s.ckpt.syncs.Load() == syncs {
+		if time.Now().After(deadline) {
+			t.Fatal("the checkpointer copied the log into the database file but never synced the file")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

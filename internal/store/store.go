@@ -194,7 +194,7 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	ck.SetConnMaxLifetime(0)
 	s.w, s.r, s.d = w, r, sqliteDialect{}
 	s.starts = &txBatcher{s: s}
-	s.ckpt = startCheckpointer(ck, s.log)
+	s.ckpt = startCheckpointer(ck, path, s.log)
 	s.rc, s.wc = newStmtCache(r, true), newStmtCache(w, false)
 	if err := s.openSearchSQLite(ctx, filepath.Join(filepath.Dir(path), "search.db")); err != nil {
 		s.Close()
