@@ -111,6 +111,7 @@ type Status struct {
 	Echoed     int64   `json:"echoed"`
 	Shown      int64   `json:"shown"` // every message any client showed (system messages too)
 	Events     int64   `json:"events"`
+	Stalled    int     `json:"stalled"` // slow clients not reading right now (S10)
 }
 
 // ClientTotals adds up the Go client's own counters.
@@ -451,7 +452,10 @@ func (e *Engine) staller(ph Phase) {
 			return
 		case <-time.After(time.Until(t)):
 		}
-		until := time.Now().Add(ph.StallFor).UnixNano()
+		// A stall ends with the phase at the latest: after the window every receiver reads, so the check can
+		// hold every one of them to every message (a stall running past the end once left the slow agents
+		// four messages short in each conversation when the drain ended).
+		until := min(time.Now().Add(ph.StallFor).UnixNano(), end.UnixNano())
 		for _, v := range e.vcs {
 			if v.spec.Slow {
 				v.stallUntil.Store(until)
@@ -526,7 +530,11 @@ func (e *Engine) Status() (Status, error) {
 		Pending: e.pending.Load(), Delivered: e.delivered.Load(), Echoed: e.echoed.Load(), Events: e.events.Load(), Shown: e.shown.Load()}
 	mark := e.dropAt.Load()
 	var last int64
+	now := time.Now().UnixNano()
 	for _, v := range e.vcs {
+		if v.spec.Slow && v.stallUntil.Load() > now {
+			st.Stalled++
+		}
 		if v.connected.Load() {
 			st.Connected++
 		}

@@ -365,6 +365,7 @@ func (g *gens) status() (Status, []Status, error) {
 		sum.Echoed += st.Echoed
 		sum.Events += st.Events
 		sum.Shown += st.Shown
+		sum.Stalled += st.Stalled
 	}
 	return sum, each, nil
 }
@@ -402,8 +403,9 @@ func (g *gens) finish() (*EngineResult, error) {
 	return out, nil
 }
 
-// drain waits until every send has its answer and every message stored since the run began reached its
-// receivers (`receivers` per message on average), with the stored messages unchanged for a second: an
+// drain waits until every send has its answer, no slow client is stalled, and every message stored since the
+// run began reached its receivers (`receivers` per message on average; only a count, so a stalled reader could
+// hide behind others' extra frames), with the stored messages unchanged for a second: an
 // overloaded server still commits sends whose senders gave up waiting. It gives up after maxWait, and returns the
 // conversations' heads as of its last look, which the receivers are then held to.
 func (g *gens) drain(ctx context.Context, receivers float64, stored func() (int64, map[string]uint64, error), maxWait time.Duration) (Status, map[string]uint64, error) {
@@ -426,7 +428,7 @@ func (g *gens) drain(ctx context.Context, receivers float64, stored func() (int6
 			stable = 0
 		}
 		lastStored = n
-		done := st.Pending == 0 && float64(st.Shown) >= receivers*float64(n)
+		done := st.Pending == 0 && st.Stalled == 0 && float64(st.Shown) >= receivers*float64(n)
 		if (done && stable >= 5) || time.Now().After(deadline) {
 			return st, heads, nil
 		}
