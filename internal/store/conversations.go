@@ -114,25 +114,14 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		id, err := uuid.NewV7()
+		now := s.now()
+		var reason string
+		var ahead int
+		conv, reason, ahead, err = newConversation(in, now, func() (int, error) {
+			return s.queuedAhead(ctx, tx, in.TeamID, in.Priority)
+		})
 		if err != nil {
 			return err
-		}
-		now := s.now()
-		reason, ahead := in.LeaveReason, -1
-		if reason == "" && in.TeamID != "" && (in.Route != nil || in.MaxQueue > 0) {
-			if ahead, err = s.queuedAhead(ctx, tx, in.TeamID, in.Priority); err != nil {
-				return err
-			}
-			if in.MaxQueue > 0 && ahead >= in.MaxQueue {
-				reason = "queue_full"
-			}
-		}
-		conv = &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
-			Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now,
-			LastMessageAt: now, QueuedAt: now}
-		if reason != "" {
-			conv.Status = chat.StatusPending
 		}
 		if _, err := s.exec(ctx, tx, `INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel,
 			priority, last_seq, created_at, updated_at, last_message_at, closed_at, queued_at) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, 0, ?, ?, ?, NULL, ?)`,
@@ -156,6 +145,33 @@ func (s *Store) startConversation(ctx context.Context, in StartInput) (conv *cha
 		return nil
 	})
 	return conv, created, ch, err
+}
+
+// newConversation builds the conversation a start creates: queued, or pending when it is left as a message
+// (in.LeaveReason, or its team's queue is full). ahead is how many wait before it in the team's queue, counted
+// by queuedAhead (which also locks the queue) only when the start may route or has a queue limit; -1 when not
+// counted.
+func newConversation(in StartInput, now time.Time, queuedAhead func() (int, error)) (conv *chat.Conversation, reason string, ahead int, err error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, "", 0, err
+	}
+	reason, ahead = in.LeaveReason, -1
+	if reason == "" && in.TeamID != "" && (in.Route != nil || in.MaxQueue > 0) {
+		if ahead, err = queuedAhead(); err != nil {
+			return nil, "", 0, err
+		}
+		if in.MaxQueue > 0 && ahead >= in.MaxQueue {
+			reason = "queue_full"
+		}
+	}
+	conv = &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
+		Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now,
+		LastMessageAt: now, QueuedAt: now}
+	if reason != "" {
+		conv.Status = chat.StatusPending
+	}
+	return conv, reason, ahead, nil
 }
 
 // queuedAhead locks the team's queue and counts the conversations waiting in it that a new one of the given

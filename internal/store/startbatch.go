@@ -177,17 +177,7 @@ func (b *startBatcher) tx(fn func(*sql.Tx) error) error {
 		}
 		b.conn = c
 	}
-	err := func() error {
-		tx, err := b.conn.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := fn(tx); err != nil {
-			return err
-		}
-		return tx.Commit()
-	}()
+	err := runTx(ctx, b.conn, fn)
 	if err != nil && b.s.d.isUnavailable(err) && !b.s.d.isRetryable(err) {
 		b.release()
 	}
@@ -417,25 +407,12 @@ func (s *Store) updateSlots(ctx context.Context, tx *sql.Tx, agents map[string]*
 // flushPending.
 func (s *Store) startUnit(ctx context.Context, tx *sql.Tx, st *routeState, agents map[string]*agentRow, u *startUnit) error {
 	in := u.in
-	id, err := uuid.NewV7()
+	now := s.now()
+	conv, reason, ahead, err := newConversation(in, now, func() (int, error) {
+		return st.queuedAhead(ctx, s, tx, in.TeamID, in.Priority)
+	})
 	if err != nil {
 		return err
-	}
-	now := s.now()
-	reason, ahead := in.LeaveReason, -1
-	if reason == "" && in.TeamID != "" && (in.Route != nil || in.MaxQueue > 0) {
-		if ahead, err = st.queuedAhead(ctx, s, tx, in.TeamID, in.Priority); err != nil {
-			return err
-		}
-		if in.MaxQueue > 0 && ahead >= in.MaxQueue {
-			reason = "queue_full"
-		}
-	}
-	conv := &chat.Conversation{ID: id.String(), SiteID: in.SiteID, CustomerID: in.CustomerID, TeamID: in.TeamID,
-		Status: chat.StatusQueued, Channel: in.Channel, Priority: in.Priority, CreatedAt: now, UpdatedAt: now,
-		LastMessageAt: now, QueuedAt: now}
-	if reason != "" {
-		conv.Status = chat.StatusPending
 	}
 	ch := &Change{Conv: conv}
 	// The created event shows the conversation as it was created, before any routing.

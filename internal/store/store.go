@@ -570,8 +570,14 @@ func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) error) error
 	return s.wrap(op, err)
 }
 
-func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error { return runTx(ctx, s.w, fn) }
+
+// runTx runs fn in one transaction begun on db (the writer pool, or one connection of it) and commits; an
+// error rolls it back.
+func runTx(ctx context.Context, db interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
