@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"slices"
 	"strings"
@@ -374,25 +375,20 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest)
 	} else if err := insertMessages(ctx, tx, inserts, hashes); err != nil {
 		return nil, err
 	}
-	head := func(args ...any) error {
-		_, err := tx.ExecContext(ctx, headSQL, args...)
-		return err
+	heads := make([]*chat.Conversation, 0, len(touched))
+	for _, id := range ids { // ids is sorted: the same batch always updates in the same order
+		if touched[id] {
+			heads = append(heads, convs[id])
+		}
 	}
 	if lite != nil {
-		head = func(args ...any) error {
-			_, err := lite.head.ExecContext(ctx, args...)
-			return err
+		for _, conv := range heads {
+			if _, err := lite.head.ExecContext(ctx, conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), firstResponse(conv), conv.ID); err != nil {
+				return nil, err
+			}
 		}
-	}
-	for id := range touched {
-		conv := convs[id]
-		var first any
-		if !conv.FirstResponseAt.IsZero() {
-			first = ms(conv.FirstResponseAt)
-		}
-		if err := head(conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), first, id); err != nil {
-			return nil, err
-		}
+	} else if err := advanceHeads(ctx, tx, heads, now); err != nil {
+		return nil, err
 	}
 	for i := range results {
 		if results[i].Err == nil {
@@ -403,8 +399,54 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest)
 	return results, nil
 }
 
-// headSQL advances a conversation's head after its messages were inserted.
+// headSQL advances a conversation's head after its messages were inserted (SQLite's prepared statement).
 const headSQL = "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ?, first_response_at = ? WHERE id = ?"
+
+func firstResponse(conv *chat.Conversation) any {
+	if conv.FirstResponseAt.IsZero() {
+		return nil
+	}
+	return ms(conv.FirstResponseAt)
+}
+
+// advanceHeads advances the heads of a batch's conversations, locked by this transaction and each touched at
+// now, with one UPDATE per 200 conversations. On MySQL a statement per conversation cost a round trip each, so
+// a transaction grew by one for every conversation in its batch and a shard could not commit faster than one
+// round trip per conversation, however large its batches grew (docs/benchmarks.md, History 2026-12-02
+// afternoon).
+func advanceHeads(ctx context.Context, tx *sql.Tx, heads []*chat.Conversation, now time.Time) error {
+	const per = 200
+	for start := 0; start < len(heads); start += per {
+		part := heads[start:min(start+per, len(heads))]
+		var b strings.Builder
+		args := make([]any, 0, 5*len(part)+2)
+		b.WriteString("UPDATE conversations SET last_seq = CASE id")
+		for _, conv := range part {
+			b.WriteString(" WHEN ? THEN ?")
+			args = append(args, conv.ID, conv.LastSeq)
+		}
+		b.WriteString(" END, last_message_at = ?, updated_at = ?, first_response_at = CASE id")
+		args = append(args, ms(now), ms(now))
+		for _, conv := range part {
+			b.WriteString(" WHEN ? THEN ?")
+			args = append(args, conv.ID, firstResponse(conv))
+		}
+		b.WriteString(" END WHERE id IN (" + placeholders(len(part)) + ")")
+		for _, conv := range part {
+			args = append(args, conv.ID)
+		}
+		res, err := tx.ExecContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		// Every row is locked by this transaction; an UPDATE that missed one would leave its messages ahead
+		// of last_seq, and the next send would reuse their numbers.
+		if n, err := res.RowsAffected(); err == nil && n != int64(len(part)) {
+			return fmt.Errorf("advance conversation heads: %d of %d rows updated", n, len(part))
+		}
+	}
+	return nil
+}
 
 // lockConversations reads and locks the batch's conversations (ids sorted) with one statement.
 func (c *Committer) lockConversations(ctx context.Context, tx *sql.Tx, ids []string, into map[string]*chat.Conversation) error {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -94,6 +95,74 @@ func TestCommitterEnqueueFunc(t *testing.T) {
 			Type: chat.TypeText, Body: "late", ClientMsgID: "m4"}, func(store.SendResult) { called = true })
 		if chat.ErrorCode(err) != chat.CodeShuttingDown || called {
 			t.Fatalf("after Close: err %v, called %v; want %s and no call", err, called, chat.CodeShuttingDown)
+		}
+	})
+}
+
+// One transaction that holds messages of many conversations advances every one of their heads: last_seq to its
+// newest message, last_message_at to the commit's time, and first_response_at only where an agent answered.
+// 210 conversations put more than one UPDATE's worth (200) of heads in a batch on MySQL.
+func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		_, ids := startConversations(t, s, 210)
+		var mu sync.Mutex
+		largest := 0
+		c := s.NewCommitter(store.CommitterOptions{MaxBatch: 512, Observe: func(n int, _ time.Duration, err error) {
+			mu.Lock()
+			largest = max(largest, n)
+			mu.Unlock()
+		}})
+		defer c.Close()
+		var waits []func(context.Context) store.SendResult
+		want := map[string]uint64{}
+		answered := map[string]bool{}
+		for round := range 2 {
+			for i, id := range ids {
+				if round == 1 && i%3 != 0 {
+					continue // every third conversation gets a second message
+				}
+				typ, agent := chat.SenderCustomer, i%5 == 0 && round == 1
+				if agent {
+					typ = chat.SenderAgent
+					answered[id] = true
+				}
+				wait, err := c.Enqueue(ctx, &store.SendRequest{ConversationID: id, SenderType: typ, SenderID: "x",
+					SenderName: "x", Type: chat.TypeText, Body: "hi", ClientMsgID: fmt.Sprint("m", round, "-", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waits = append(waits, wait)
+				want[id]++
+			}
+		}
+		for _, wait := range waits {
+			if r := wait(ctx); r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+		if largest < 2 {
+			t.Fatalf("the largest transaction held %d message(s): nothing was batched, so this tested nothing", largest)
+		}
+		for i, id := range ids {
+			conv, err := s.Conversation(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conv.LastSeq != want[id] {
+				t.Errorf("conversation %d: last_seq %d, want %d", i, conv.LastSeq, want[id])
+			}
+			last, err := s.MessageAt(ctx, id, want[id])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !conv.LastMessageAt.Equal(last.CreatedAt) {
+				t.Errorf("conversation %d: last_message_at %v, want its last message's %v", i, conv.LastMessageAt, last.CreatedAt)
+			}
+			if got := !conv.FirstResponseAt.IsZero(); got != answered[id] {
+				t.Errorf("conversation %d: first response set %v, want %v", i, got, answered[id])
+			}
 		}
 	})
 }
