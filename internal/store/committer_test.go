@@ -166,3 +166,75 @@ func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
 		}
 	})
 }
+
+// The committer inserts without looking client message ids up first and lets the unique index catch a retry.
+// A retry must still come back as the original message, in a batch with new messages (numbered after the
+// conversation's head, not after the failed attempt), and also when the request's check would now refuse it
+// (a conversation closed since): a retry of a stored message gets its acknowledgement, not the refusal.
+func TestCommitterRetriesWithoutLookup(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		ctx := context.Background()
+		_, ids := startConversations(t, s, 1)
+		conv := ids[0]
+		c := s.NewCommitter(store.CommitterOptions{MaxBatch: 64})
+		defer c.Close()
+		req := func(key, body string, check func(*chat.Conversation) error) *store.SendRequest {
+			return &store.SendRequest{ConversationID: conv, SenderType: chat.SenderCustomer, SenderID: "cust",
+				SenderName: "c", Type: chat.TypeText, Body: body, ClientMsgID: key, Check: check}
+		}
+		orig := map[string]*chat.Message{}
+		for _, k := range []string{"m1", "m2", "m3"} {
+			r := c.Send(ctx, req(k, "body "+k, nil))
+			if r.Err != nil || r.Duplicate {
+				t.Fatalf("%s: %+v", k, r)
+			}
+			orig[k] = r.Message
+		}
+		keys := []string{"m4", "m2", "m5", "m2", "m6"}
+		var waits []func(context.Context) store.SendResult
+		for _, k := range keys {
+			body := "body " + k
+			wait, err := c.Enqueue(ctx, req(k, body, nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits = append(waits, wait)
+		}
+		next := uint64(4)
+		for i, wait := range waits {
+			r := wait(ctx)
+			switch {
+			case r.Err != nil:
+				t.Fatalf("%s: %v", keys[i], r.Err)
+			case keys[i] == "m2":
+				if !r.Duplicate || r.Message.ID != orig["m2"].ID || r.Message.Seq != 2 {
+					t.Errorf("retry of m2: duplicate %v, seq %d, id %s; want the original seq 2, %s", r.Duplicate, r.Message.Seq, r.Message.ID, orig["m2"].ID)
+				}
+			default:
+				if r.Duplicate || r.Message.Seq != next {
+					t.Errorf("%s: duplicate %v, seq %d; want new at seq %d", keys[i], r.Duplicate, r.Message.Seq, next)
+				}
+				next++
+			}
+		}
+		// A new committer: the retries above made this one look keys up for its next batches.
+		c.Close()
+		c = s.NewCommitter(store.CommitterOptions{})
+		defer c.Close()
+		closed := func(*chat.Conversation) error { return chat.Errorf(chat.CodeClosed, "the conversation is closed") }
+		if r := c.Send(ctx, req("m3", "body m3", closed)); r.Err != nil || !r.Duplicate || r.Message.ID != orig["m3"].ID {
+			t.Errorf("retry of m3 after the conversation closed: %+v; want the original acknowledgement", r)
+		}
+		if r := c.Send(ctx, req("m7", "body m7", closed)); chat.ErrorCode(r.Err) != chat.CodeClosed {
+			t.Errorf("a new message to a closed conversation: %v, want %s", r.Err, chat.CodeClosed)
+		}
+		got, err := s.Conversation(ctx, conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.LastSeq != next-1 {
+			t.Errorf("last_seq %d, want %d", got.LastSeq, next-1)
+		}
+	})
+}
