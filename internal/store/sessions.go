@@ -131,7 +131,8 @@ func (s *Store) AgentSession(ctx context.Context, hash []byte) (*chat.Session, *
 }
 
 // TouchSession records that the session was used and moves its idle expiry, at most once a minute per session
-// so that a busy client does not turn every request into a write.
+// so that a busy client does not turn every request into a write. The write happens behind the request
+// (sessionTouches): it returns at once, and se shows the new times.
 func (s *Store) TouchSession(ctx context.Context, se *chat.Session, idle, absolute time.Duration) error {
 	now := s.now()
 	if now.Sub(se.LastUsedAt) < time.Minute {
@@ -142,10 +143,8 @@ func (s *Store) TouchSession(ctx context.Context, se *chat.Session, idle, absolu
 		exp = abs
 	}
 	se.LastUsedAt, se.ExpiresAt = now, exp
-	return s.tx(ctx, "touch session", func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, "UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE token_hash = ?", ms(now), ms(exp), se.TokenHash)
-		return err
-	})
+	s.touches.add(se.TokenHash, now, exp)
+	return nil
 }
 
 // DeleteSession revokes one session.

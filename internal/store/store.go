@@ -66,7 +66,8 @@ type Store struct {
 	info    Info
 	closeMu sync.Once
 	sites   *siteCache
-	starts  *txBatcher // SQLite: conversation starts share commits; nil on MySQL
+	starts  *txBatcher      // SQLite: conversation starts share commits; nil on MySQL
+	touches *sessionTouches // sessions' last use, written behind the requests
 	// batchStarts: MySQL starts conversations in batches (startbatch.go): one queue lock, a few statements and
 	// one commit for many starts. nil on SQLite.
 	batchStarts *startBatcher
@@ -101,6 +102,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	clock := o.Now
 	s := &Store{log: o.Logger, now: func() time.Time { return clock().UTC().Truncate(time.Millisecond) },
 		sites: newSiteCache(SiteCacheTTL)}
+	s.touches = newSessionTouches(s)
 	var err error
 	if o.MySQLDSN != "" {
 		err = s.openMySQL(ctx, o)
@@ -508,6 +510,9 @@ func (s *Store) pingSQLiteWriter(ctx context.Context) error {
 func (s *Store) Close() error {
 	var err error
 	s.closeMu.Do(func() {
+		if s.touches != nil {
+			s.touches.close()
+		}
 		if s.goose != nil {
 			// The provider does not own s.w; closing it would close our pool twice.
 			s.goose = nil
