@@ -138,8 +138,8 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.teamID, 50}},
 		{name: "queue positions", sql: "SELECT id FROM conversations WHERE team_id = ? AND status = 'queued' ORDER BY priority DESC, queued_at, id LIMIT ?",
 			args: []any{f.teamID, 1000}},
-		{name: "queue position of one", sql: `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
-			AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`, args: []any{f.teamID, 0, 0, 1, 1, f.convID}},
+		{name: "queue position of one", sql: queuePositionSQL, args: []any{f.teamID, 0, f.teamID, 0, 1, f.teamID, 0, 1, f.convID},
+			index: "conversations_queue"},
 		{name: "queued ahead of a new one", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority >= ? AND id <> ?",
 			args: []any{f.teamID, 0, f.convID}},
 		{name: "queue length", sql: "SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'", args: []any{f.teamID}},

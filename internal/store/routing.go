@@ -988,13 +988,23 @@ func (s *Store) AgentConversations(ctx context.Context, agentID string, limit in
 // DB is the read pool, for tests and tools that check the database directly.
 func (s *Store) DB() *sql.DB { return s.r }
 
-// QueuePosition returns a queued conversation's place in its team's queue (1 = next), counted on the queue
-// index, so it costs the same however long the queue is.
+// queuePositionSQL counts the conversations ahead of one in its team's queue as three ranges of the queue
+// index (team_id, status, priority, queued_at): higher priority; same priority, queued earlier; and the same
+// millisecond, smaller id. Each is counted off the index alone (on SQLite the last reads the rows of the ties
+// only). One OR of the three was no range at all: SQLite walked the team's whole queue and read every
+// conversation's row for its id, so each queued customer's subscribe cost a pass over the queue, and a
+// reconnect storm with 10,000 waiting took minutes (docs/benchmarks.md, History 2026-12-02 afternoon).
+const queuePositionSQL = `SELECT
+	(SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority > ?) +
+	(SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority = ? AND queued_at < ?) +
+	(SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued' AND priority = ? AND queued_at = ? AND id < ?)`
+
+// QueuePosition returns a queued conversation's place in its team's queue (1 = next). It reads as many index
+// entries as there are conversations ahead (queuePositionSQL).
 func (s *Store) QueuePosition(ctx context.Context, c *chat.Conversation) (int, error) {
 	var ahead int
-	err := s.queryRow(ctx, `SELECT count(*) FROM conversations WHERE team_id = ? AND status = 'queued'
-		AND (priority > ? OR (priority = ? AND (queued_at < ? OR (queued_at = ? AND id < ?))))`,
-		c.TeamID, c.Priority, c.Priority, ms(c.QueuedAt), ms(c.QueuedAt), c.ID).Scan(&ahead)
+	q := ms(c.QueuedAt)
+	err := s.queryRow(ctx, queuePositionSQL, c.TeamID, c.Priority, c.TeamID, c.Priority, q, c.TeamID, c.Priority, q, c.ID).Scan(&ahead)
 	return ahead + 1, s.wrap("read queue position", err)
 }
 

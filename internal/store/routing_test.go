@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -46,7 +48,22 @@ func TestQueueOrderIsFIFOWithinPriority(t *testing.T) {
 			ids = append(ids, conv.ID)
 			tick()
 		}
-		want := []string{ids[2], ids[4], ids[0], ids[1], ids[3]}
+		// Two more normal ones in the same millisecond: between themselves in id order.
+		var tied []string
+		for i := range 2 {
+			cust, _, err := s.CreateCustomer(ctx, &chat.Customer{SiteID: site.ID, Name: fmt.Sprint("tied", i)}, chat.ChannelWeb, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conv, _, _, err := s.StartConversation(ctx, store.StartInput{SiteID: site.ID, CustomerID: cust.ID, TeamID: team.ID,
+				Channel: chat.ChannelWeb})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tied = append(tied, conv.ID)
+		}
+		slices.Sort(tied)
+		want := append([]string{ids[2], ids[4], ids[0], ids[1], ids[3]}, tied...)
 		got, err := s.QueuePositions(ctx, team.ID, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -103,8 +120,8 @@ func TestQueueOrderIsFIFOWithinPriority(t *testing.T) {
 		if err != nil || a.SlotsUsed != 3 {
 			t.Fatalf("slots used %d %v, want 3", a.SlotsUsed, err)
 		}
-		if n, err := s.QueueLength(ctx, team.ID); err != nil || n != 2 {
-			t.Fatalf("queue length %d %v, want 2", n, err)
+		if n, err := s.QueueLength(ctx, team.ID); err != nil || n != 4 {
+			t.Fatalf("queue length %d %v, want 4", n, err)
 		}
 	})
 }

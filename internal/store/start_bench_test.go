@@ -129,3 +129,26 @@ func mariadbCPU() time.Duration {
 	}
 	return -1
 }
+
+// BenchmarkQueuePosition reads the place of the last of 5,000 conversations waiting in one team's queue: what
+// every queued customer's subscribe costs (PARLEY_TEST_MYSQL_DSN adds MySQL/MariaDB).
+func BenchmarkQueuePosition(b *testing.B) {
+	for _, kind := range storetest.Kinds {
+		b.Run(kind, func(b *testing.B) {
+			s := storetest.Open(b, kind)
+			ctx := context.Background()
+			_, ids := startConversations(b, s, 5000)
+			last, err := s.Conversation(ctx, ids[len(ids)-1])
+			if err != nil || last.Status != chat.StatusQueued {
+				b.Fatalf("the last conversation: %+v, %v; want it queued", last, err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				pos, err := s.QueuePosition(ctx, last)
+				if err != nil || pos != len(ids) {
+					b.Fatalf("position %d, %v; want %d", pos, err, len(ids))
+				}
+			}
+		})
+	}
+}
