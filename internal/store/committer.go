@@ -334,20 +334,14 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 	}
 
 	// Look up the client message ids of the batch: a hit is a retry of a stored message.
-	for _, r := range batch {
-		if lookup {
-			break
-		}
-		if conv := convs[r.ConversationID]; conv != nil && r.ClientMsgID != "" && r.Check != nil && r.Check(conv) != nil {
-			lookup = true
-		}
-	}
 	stored := map[msgKey]*storedMsg{} // without the lookup, only the batch's own repeats land here
-	if lookup && lite != nil {
+	switch {
+	case !lookup && !refusesKeyed(batch, convs):
+	case lite != nil:
 		if err := lite.lookupKeys(ctx, batch, stored); err != nil {
 			return nil, err
 		}
-	} else if lookup {
+	default:
 		if err := c.lookupKeys(ctx, tx, batch, stored); err != nil {
 			return nil, err
 		}
@@ -431,6 +425,18 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 		}
 	}
 	return results, nil
+}
+
+// refusesKeyed reports whether the check of a request with a client message id refuses it: such a request
+// may be the retry of a message stored before the refusal's cause (a closed conversation), which must be
+// answered with the stored message.
+func refusesKeyed(batch []*SendRequest, convs map[string]*chat.Conversation) bool {
+	for _, r := range batch {
+		if conv := convs[r.ConversationID]; conv != nil && r.ClientMsgID != "" && r.Check != nil && r.Check(conv) != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // headSQL advances a conversation's head after its messages were inserted (SQLite's prepared statement).
