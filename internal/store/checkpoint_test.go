@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// TestCheckpointerFoldsTheLog: the writer checkpoints only past 2,048 log pages, so when a few hundred pages of
+// TestCheckpointerFoldsTheLog: the writer checkpoints only past 16,384 log pages, so when a few hundred pages of
 // writes reach the database file itself, the background checkpointer put them there — off the commit path —
 // and it synced the file after it wrote them.
 func TestCheckpointerFoldsTheLog(t *testing.T) {

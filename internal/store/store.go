@@ -162,11 +162,12 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 		"&_pragma=mmap_size(0)"
 	// One writer connection with BEGIN IMMEDIATE: SQLite admits one writer at a time anyway, and immediate
 	// transactions take the write lock up front, so read-then-write never fails with "database is locked".
-	// wal_autocheckpoint(2048): the checkpointer copies the log into the database file beside the writer;
-	// the writer's own checkpoint, past 8 MiB of log, finds most of it copied already (see checkpoint.go).
+	// wal_autocheckpoint(16384): the checkpointer copies the log into the database file beside the writer;
+	// the writer's own checkpoint, past 64 MiB of log, finds most of it copied already and restarts the log
+	// (see checkpoint.go).
 	// Its 32 MiB page cache (SQLite's default is 2 MiB) keeps the group commit's hot pages: the writer's own
 	// commits do not reset it.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(2048)&_pragma=journal_size_limit(67108864)")
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
 	}
