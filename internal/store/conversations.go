@@ -316,8 +316,10 @@ func (s *Store) CloseConversation(ctx context.Context, id string, by Closer) (co
 		if err != nil {
 			return err
 		}
+		// closed_activity_at takes the final last_message_at (the system message's above): the key the lists of
+		// closed conversations read in order (migration 00040).
 		if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'closed', closed_at = ?, updated_at = ?, last_agent_id = ?,
-			offered_to = NULL, offer_expires_at = NULL WHERE id = ?`, ms(now), ms(now), nullString(lastAgent), c.ID); err != nil {
+			offered_to = NULL, offer_expires_at = NULL, closed_activity_at = last_message_at WHERE id = ?`, ms(now), ms(now), nullString(lastAgent), c.ID); err != nil {
 			return err
 		}
 		streams := streamsOf(c)
@@ -374,8 +376,9 @@ func (s *Store) insertSystemMessage(ctx context.Context, tx *sql.Tx, c *chat.Con
 		chat.BodyHash(m.Type, m.Body), string(metaJSON), ms(now)); err != nil {
 		return nil, err
 	}
-	if _, err := s.exec(ctx, tx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ? WHERE id = ?",
-		m.Seq, ms(now), ms(now), c.ID); err != nil {
+	// A closed conversation's closed_activity_at follows its last_message_at; an open one's stays NULL.
+	if _, err := s.exec(ctx, tx, "UPDATE conversations SET last_seq = ?, last_message_at = ?, updated_at = ?, closed_activity_at = CASE WHEN status = 'closed' THEN ? ELSE NULL END WHERE id = ?",
+		m.Seq, ms(now), ms(now), ms(now), c.ID); err != nil {
 		return nil, err
 	}
 	c.LastSeq, c.LastMessageAt, c.UpdatedAt = m.Seq, now, now

@@ -119,12 +119,14 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.teamID, "assigned", 1_500_000, 1_500_000, f.convID, 200}},
 		// Filters (status, team, channel): closed conversations are the whole history, so they must be read
 		// off an index in order, never sorted.
-		{name: "a team's closed conversations by activity", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? ORDER BY last_message_at DESC, id DESC LIMIT ?",
+		{name: "a team's closed conversations by activity", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? ORDER BY closed_activity_at DESC, id DESC LIMIT ?",
 			args: []any{f.teamID, "closed", 200}, index: "conversations_team_activity", ordered: true},
-		{name: "a team's closed conversations of a channel by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? AND channel = ? AND (last_message_at < ? OR (last_message_at = ? AND id < ?)) ORDER BY last_message_at DESC, id DESC LIMIT ?",
+		{name: "a team's closed conversations of a channel by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? AND channel = ? AND (closed_activity_at < ? OR (closed_activity_at = ? AND id < ?)) ORDER BY closed_activity_at DESC, id DESC LIMIT ?",
 			args: []any{f.teamID, "closed", "web", 1_502_000, 1_502_000, f.convID, 200}, index: "conversations_team_activity", ordered: true},
-		{name: "closed conversations of a channel by activity", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND channel = ? ORDER BY last_message_at DESC, id DESC LIMIT ?",
-			args: []any{"closed", "web", 200}, ordered: true},
+		{name: "closed conversations of a channel by activity", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND channel = ? ORDER BY closed_activity_at DESC, id DESC LIMIT ?",
+			args: []any{"closed", "web", 200}, index: "conversations_activity", ordered: true},
+		{name: "closed conversations by activity, a later page", sql: "SELECT " + convCols + " FROM conversations WHERE status = ? AND (closed_activity_at < ? OR (closed_activity_at = ? AND id < ?)) ORDER BY closed_activity_at DESC, id DESC LIMIT ?",
+			args: []any{"closed", 1_502_000, 1_502_000, f.convID, 200}, index: "conversations_activity", ordered: true},
 		{name: "a team's queue in one state and channel", sql: "SELECT " + convCols + " FROM conversations WHERE team_id = ? AND status = ? AND channel = ? ORDER BY priority DESC, queued_at, id LIMIT ?",
 			args: []any{f.teamID, "pending", "web", 200}},
 
@@ -309,16 +311,16 @@ func seedForPlans(t *testing.T, s *Store, auditRows int) planFixture {
 		for b := 0; b < closed; b += batch {
 			var q strings.Builder
 			q.WriteString(`INSERT INTO conversations (id, site_id, customer_id, team_id, agent_id, status, channel, priority, last_seq,
-				created_at, updated_at, last_message_at, closed_at, queued_at, assigned_at) VALUES `)
+				created_at, updated_at, last_message_at, closed_at, queued_at, assigned_at, closed_activity_at) VALUES `)
 			var args []any
 			for i := b; i < min(b+batch, closed); i++ {
 				if i > b {
 					q.WriteString(", ")
 				}
-				q.WriteString("(?, ?, ?, ?, ?, ?, 'web', 0, 0, ?, ?, ?, ?, ?, ?)")
+				q.WriteString("(?, ?, ?, ?, ?, ?, 'web', 0, 0, ?, ?, ?, ?, ?, ?, ?)")
 				id, _ := uuid.NewV7()
 				args = append(args, id.String(), f.siteID, f.customerID, others[i%len(others)], f.agentID, "closed",
-					int64(1_000_000+i), int64(1_000_000+i), int64(1_500_000+i), int64(2_000_000+i), int64(1_000_000+i), int64(1_000_100+i))
+					int64(1_000_000+i), int64(1_000_000+i), int64(1_500_000+i), int64(2_000_000+i), int64(1_000_000+i), int64(1_000_100+i), int64(1_500_000+i))
 			}
 			if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 				return err

@@ -646,13 +646,13 @@ func (s *Store) Reopen(ctx context.Context, convID string, window time.Duration,
 		prev := conv.LastAgentID
 		if prev != "" && s.takeSlot(ctx, tx, prev, now) == nil {
 			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'assigned', agent_id = ?, assigned_at = ?, closed_at = NULL,
-				queued_at = ?, updated_at = ? WHERE id = ?`, prev, ms(now), ms(now), ms(now), conv.ID); err != nil {
+				closed_activity_at = NULL, queued_at = ?, updated_at = ? WHERE id = ?`, prev, ms(now), ms(now), ms(now), conv.ID); err != nil {
 				return err
 			}
 			conv.Status, conv.AgentID, conv.AssignedAt = chat.StatusAssigned, prev, now
 		} else {
-			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', agent_id = NULL, closed_at = NULL, queued_at = ?,
-				updated_at = ? WHERE id = ?`, ms(now), ms(now), conv.ID); err != nil {
+			if _, err := s.exec(ctx, tx, `UPDATE conversations SET status = 'queued', agent_id = NULL, closed_at = NULL, closed_activity_at = NULL,
+				queued_at = ?, updated_at = ? WHERE id = ?`, ms(now), ms(now), conv.ID); err != nil {
 				return err
 			}
 			conv.Status, conv.AgentID = chat.StatusQueued, ""
@@ -1015,6 +1015,16 @@ func (s *Store) QueueLength(ctx context.Context, teamID string) (int, error) {
 	return n, s.wrap("read queue length", err)
 }
 
+// activityKey is the column a list of conversations in state st is ordered by for "by activity": for closed
+// ones closed_activity_at, which is their last_message_at and is on the activity indexes; for open ones
+// last_message_at itself, which is not (a message would move the entry) and is sorted.
+func activityKey(st chat.Status) string {
+	if st == chat.StatusClosed {
+		return "closed_activity_at"
+	}
+	return "last_message_at"
+}
+
 // InboxCursor is where a page of an inbox list by activity starts: after the conversation with this
 // last_message_at and id.
 type InboxCursor struct {
@@ -1056,13 +1066,19 @@ func (f InboxFilter) statuses(def ...chat.Status) []chat.Status {
 //
 // The lists by activity (team, all) page with before: the last entry of the previous page (keyset on
 // last_message_at, then id); the zero cursor is the first page. Each (team, status) is one range of an index
-// (conversations_team_activity, conversations_queue; conversations_activity for all), read in order and cut
-// at limit, so a page costs the same however long the history.
+// (conversations_team_activity, conversations_queue; conversations_activity for all). A closed one is read in
+// order and cut at limit, so a page costs the same however long the history; an open one holds the open
+// conversations (bounded, like an agent's) and is sorted, because the indexes leave out the activity of open
+// conversations that every message would move (activityKey).
 func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams []string, limit int, before InboxCursor, f InboxFilter) ([]*chat.Conversation, error) {
-	page, pageArgs := "", []any{}
-	if !before.At.IsZero() {
-		page = " AND (last_message_at < ? OR (last_message_at = ? AND id < ?))"
-		pageArgs = []any{ms(before.At), ms(before.At), before.ID}
+	// byActivity is the WHERE tail and ORDER BY of a list by activity in state st, and the page's arguments.
+	byActivity := func(st chat.Status) (where, order string, args []any) {
+		key := activityKey(st)
+		if !before.At.IsZero() {
+			where = " AND (" + key + " < ? OR (" + key + " = ? AND id < ?))"
+			args = []any{ms(before.At), ms(before.At), before.ID}
+		}
+		return where, key + " DESC, id DESC", args
 	}
 	channel, channelArgs := "", []any{}
 	if f.Channel != "" {
@@ -1099,8 +1115,9 @@ func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams
 	case InboxAll:
 		if f.TeamID == "" {
 			for _, st := range f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned) {
+				page, order, pageArgs := byActivity(st)
 				args := append(append(append([]any{string(st)}, channelArgs...), pageArgs...), limit)
-				if err := read("SELECT "+convCols+" FROM conversations WHERE status = ?"+channel+page+" ORDER BY last_message_at DESC, id DESC LIMIT ?", args...); err != nil {
+				if err := read("SELECT "+convCols+" FROM conversations WHERE status = ?"+channel+page+" ORDER BY "+order+" LIMIT ?", args...); err != nil {
 					return nil, err
 				}
 			}
@@ -1109,13 +1126,15 @@ func (s *Store) Inbox(ctx context.Context, view InboxView, agentID string, teams
 		view = InboxTeam // one team of everyone's: that team's list
 	}
 	statuses := f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending)
-	order, where, extra := "priority DESC, queued_at, id", "", []any(nil)
 	if view == InboxTeam {
 		statuses = f.statuses(chat.StatusQueued, chat.StatusOffered, chat.StatusPending, chat.StatusAssigned)
-		order, where, extra = "last_message_at DESC, id DESC", page, pageArgs
 	}
 	for _, team := range teams {
 		for _, st := range statuses {
+			order, where, extra := "priority DESC, queued_at, id", "", []any(nil)
+			if view == InboxTeam {
+				where, order, extra = byActivity(st)
+			}
 			args := append(append(append([]any{team, string(st)}, channelArgs...), extra...), limit)
 			if err := read("SELECT "+convCols+" FROM conversations WHERE team_id = ? AND status = ?"+channel+where+" ORDER BY "+order+" LIMIT ?", args...); err != nil {
 				return nil, err

@@ -125,3 +125,86 @@ func TestQueueOrderIsFIFOWithinPriority(t *testing.T) {
 		}
 	})
 }
+
+// The inbox lists by activity: closed conversations are read off the activity indexes by closed_activity_at,
+// which must equal their last_message_at (the cursor a client sends back) — pages of a closed list return each
+// one once, newest activity first, also after a reopen and a second close; open ones are sorted by
+// last_message_at, which a message moves.
+func TestInboxByActivity(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		var mu sync.Mutex
+		now := time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC)
+		o := storetest.Options(t, kind)
+		o.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(time.Millisecond); return now }
+		s := storetest.OpenWith(t, o)
+		ctx := context.Background()
+		team, ids := startConversations(t, s, 9)
+		closeConv := func(id string) {
+			t.Helper()
+			if _, _, _, err := s.CloseConversation(ctx, id, store.Closer{Type: chat.SenderAgent, Name: "a"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Close six in a shuffled order, reopen one of them and close it again last.
+		for _, i := range []int{4, 1, 7, 0, 5, 2} {
+			closeConv(ids[i])
+		}
+		if _, err := s.Reopen(ctx, ids[1], time.Hour, func(string) string { return "" }); err != nil {
+			t.Fatal(err)
+		}
+		open := func(id string) bool {
+			c, err := s.Conversation(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Status.Open()
+		}
+		if !open(ids[1]) {
+			t.Fatal("the reopened conversation is not open")
+		}
+		closeConv(ids[1])
+		wantClosed := []string{ids[1], ids[2], ids[5], ids[0], ids[7], ids[4]} // newest activity first
+		for _, view := range []store.InboxView{store.InboxTeam, store.InboxAll} {
+			var got []string
+			var cur store.InboxCursor
+			for range 10 {
+				page, err := s.Inbox(ctx, view, "", []string{team.ID}, 4, cur, store.InboxFilter{Status: chat.StatusClosed})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) == 0 {
+					break
+				}
+				for _, c := range page {
+					got = append(got, c.ID)
+				}
+				last := page[len(page)-1]
+				cur = store.InboxCursor{At: last.LastMessageAt, ID: last.ID}
+			}
+			if !slices.Equal(got, wantClosed) {
+				t.Errorf("%s view, closed, pages of 4: %v, want %v", view, got, wantClosed)
+			}
+		}
+		// Open ones by their latest message: a message to the oldest moves it first.
+		c := s.NewCommitter(store.CommitterOptions{})
+		defer c.Close()
+		for _, i := range []int{3, 8, 6} {
+			r := c.Send(ctx, &store.SendRequest{ConversationID: ids[i], SenderType: chat.SenderCustomer, SenderID: "c", SenderName: "c",
+				Type: chat.TypeText, Body: "hi", ClientMsgID: "m-" + ids[i]})
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+		}
+		page, err := s.Inbox(ctx, store.InboxTeam, "", []string{team.ID}, 10, store.InboxCursor{}, store.InboxFilter{Status: chat.StatusQueued})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range page {
+			got = append(got, c.ID)
+		}
+		if want := []string{ids[6], ids[8], ids[3]}; !slices.Equal(got, want) {
+			t.Errorf("team view, queued: %v, want %v (by latest message)", got, want)
+		}
+	})
+}
