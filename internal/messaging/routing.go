@@ -18,8 +18,9 @@ import (
 
 // RouterOptions tune the router.
 type RouterOptions struct {
-	// Interval is how often the router sweeps: expired offers, vanished agents, queue limits, auto-close, and
-	// a drain of every queue as a backstop for triggers another node saw (default 1 s).
+	// Interval is how often the router sweeps: expired offers, vanished agents, queue limits, auto-close (at
+	// most every sweep, see idleEvery), and a drain of every queue as a backstop for triggers another node saw
+	// (default 1 s).
 	Interval time.Duration
 	// Grace is how long an agent whose connections all dropped still counts as present (default 60 s).
 	Grace time.Duration
@@ -57,6 +58,15 @@ type Router struct {
 	present  map[string]time.Time         // agents this node believes present, and when it last recorded it
 	lastPush map[string]map[string][2]int // team -> conversation -> the queue position and estimate last pushed
 	handling map[string]handlingEstimate
+	idleRead time.Time // when the auto-close sweep last read the open conversations
+}
+
+// idleEvery is how often the auto-close sweep reads the open conversations, for the shortest auto-close time
+// of any site: a sixtieth of it, at least every sweep. The read cannot use an index (the activity indexes leave
+// out open conversations, migration 00040) and costs ~0.3 µs a row on SQLite, ~1.5 µs on MariaDB; a
+// conversation closes at most 1/60 of its limit late (2 s for 2 minutes, 1 minute for an hour).
+func idleEvery(minIdle, interval time.Duration) time.Duration {
+	return max(minIdle/60, interval)
 }
 
 type handlingEstimate struct {
@@ -399,7 +409,7 @@ func (r *Router) applyLimits(ctx context.Context, sites []*chat.Site, now time.T
 			}
 		}
 	}
-	if minIdle > 0 {
+	if minIdle > 0 && r.idleDue(now, minIdle) {
 		for _, status := range []chat.Status{chat.StatusAssigned, chat.StatusQueued, chat.StatusOffered, chat.StatusPending} {
 			convs, err := r.st.Inactive(ctx, status, now.Add(-minIdle), 200)
 			errs = append(errs, err)
@@ -413,6 +423,17 @@ func (r *Router) applyLimits(ctx context.Context, sites []*chat.Site, now time.T
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// idleDue reports whether the auto-close sweep should read the open conversations now, and if so records it.
+func (r *Router) idleDue(now time.Time, minIdle time.Duration) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.idleRead.IsZero() && now.Sub(r.idleRead) < idleEvery(minIdle, r.o.Interval) {
+		return false
+	}
+	r.idleRead = now
+	return true
 }
 
 // QueueInfo returns a waiting conversation's position in its team's queue (1 = next) and the estimated wait

@@ -591,16 +591,22 @@ func TestRoutingSiteLimits(t *testing.T) {
 			t.Fatalf("pick up a left message: %+v %v", c, err)
 		}
 
-		// Auto-close after 2 minutes without a message.
+		// Auto-close after 2 minutes without a message. The sweep reads the open conversations every 1/60 of
+		// the shortest auto-close time (2 s here), so a conversation closes at most 2 s late.
 		setRouting(t, n, chat.RoutingSettings{AutoCloseAfterS: 120})
-		clk.Add(121 * time.Second)
-		if err := n.App.Router.Sweep(ctx); err != nil {
-			t.Fatal(err)
+		sweepTo := func(d time.Duration, want string) {
+			t.Helper()
+			clk.Add(d)
+			if err := n.App.Router.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if c := convOf(t, n.Admin, q1.ID); c.Status != want {
+				t.Fatalf("%s later: %s, want %s", d, c.Status, want)
+			}
 		}
-		c := convOf(t, n.Admin, q1.ID)
-		if c.Status != "closed" {
-			t.Fatalf("after 2 min of inactivity: %s, want closed", c.Status)
-		}
+		sweepTo(119*time.Second, "assigned")       // not yet idle; the sweep read the open conversations
+		sweepTo(1500*time.Millisecond, "assigned") // idle 120.5 s, but the next read is due 2 s after the last
+		sweepTo(600*time.Millisecond, "closed")    // 2.1 s after the last read: closed, 0.6 s late
 		msgs = allMessages(t, n.Admin, q1.ID)
 		if last := msgs[len(msgs)-1]; !strings.Contains(string(last.Meta), "inactive") {
 			t.Fatalf("the close does not say why: %+v", last)

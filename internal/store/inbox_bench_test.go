@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store"
@@ -32,6 +33,30 @@ func BenchmarkInboxOpen(b *testing.B) {
 						}
 					}
 				})
+			}
+		})
+	}
+}
+
+// BenchmarkInactive measures one read of the router's inactivity sweep over 10,000 open (queued) conversations
+// of which none is idle: the sweep runs it for each open state when a site sets auto_close_after_s.
+//
+//	go test -run '^$' -bench Inactive -count 5 ./internal/store/
+func BenchmarkInactive(b *testing.B) {
+	for _, kind := range storetest.Kinds {
+		b.Run(kind, func(b *testing.B) {
+			s := storetest.OpenWith(b, storetest.Options(b, kind))
+			startConversations(b, s, 10000)
+			ctx := context.Background()
+			cutoff := time.Now().Add(-2 * time.Minute)
+			for b.Loop() {
+				convs, err := s.Inactive(ctx, chat.StatusQueued, cutoff, 200)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(convs) != 0 {
+					b.Fatalf("%d idle, want none", len(convs))
+				}
 			}
 		})
 	}
