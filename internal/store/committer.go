@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -84,6 +86,10 @@ type Committer struct {
 	// anew for every commit cost a fifth of the server's CPU (docs/benchmarks.md, finding 2). nil on MySQL,
 	// where one multi-row statement per step saves the round trips that dominate there.
 	lite *liteStmts
+	// my is the committer's own pool on MySQL (committer_mysql.go): autocommit off and several statements a
+	// round trip, so that a batch takes two round trips instead of five. nil on SQLite, or when it could not
+	// be opened (the committer then takes the general path).
+	my *sql.DB
 
 	mu     sync.RWMutex
 	closed bool
@@ -122,6 +128,9 @@ func (s *Store) NewCommitter(o CommitterOptions) *Committer {
 		} else {
 			s.log.Warn("prepare the committer's statements; using unprepared SQL", "err", err)
 		}
+	}
+	if s.mycfg != nil {
+		c.my = openCommitPool(s.mycfg, s.mylife, o.Shards)
 	}
 	for i := 0; i < o.Shards; i++ {
 		q := make(chan *SendRequest, o.QueueLen)
@@ -201,6 +210,9 @@ func (c *Committer) Close() {
 	c.mu.Unlock()
 	c.wg.Wait()
 	c.lite.close()
+	if c.my != nil {
+		c.my.Close()
+	}
 }
 
 func shardOf(id string, n int) int {
@@ -257,11 +269,22 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 		*eager--
 	}
 	for attempt := 0; attempt < 5; attempt++ {
-		err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
-			var err error
-			results, err = c.apply(ctx, tx, batch, lookup)
-			return err
-		})
+		if c.my != nil {
+			results, err = c.commitMySQL(ctx, batch, lookup)
+		} else {
+			err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
+				var lite *liteTx
+				if c.lite != nil {
+					lite = c.lite.in(ctx, tx)
+				}
+				var writes []write
+				var err error
+				if results, writes, err = c.apply(ctx, tx, lite, batch, lookup); err != nil {
+					return err
+				}
+				return execWrites(ctx, tx, writes)
+			})
+		}
 		if err != nil && !lookup && c.s.d.isDuplicate(err) && ctx.Err() == nil {
 			// The unique index refused a message the batch did not look up: a retry of a stored message.
 			// Run the batch again at once, looking its keys up, and the shard's next batches too.
@@ -271,7 +294,7 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 		// A deadlock (MySQL) or busy database (SQLite) rolled the transaction back: run the whole batch again.
 		// A duplicate key means another node stored one of these messages between our read and our insert;
 		// the next attempt finds it and answers it as a duplicate.
-		if err == nil || ctx.Err() != nil || !(c.s.d.isRetryable(err) || c.s.d.isDuplicate(err)) {
+		if err == nil || ctx.Err() != nil || !(c.s.d.isRetryable(err) || c.s.d.isDuplicate(err) || errors.Is(err, driver.ErrBadConn)) {
 			break
 		}
 		time.Sleep(time.Duration(attempt+1) * 2 * time.Millisecond)
@@ -302,8 +325,17 @@ type msgKey struct {
 	conv, clientID, senderType, senderID string
 }
 
-// apply does the work of one batch inside tx: lock the conversations, find retries of stored messages, number
-// the new ones densely per conversation, insert them and advance each conversation's head.
+// querier is what a batch's reads and writes run on: the transaction (*sql.Tx), or on MySQL the committer's
+// connection with autocommit off (*sql.Conn).
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// apply does the work of one batch inside a transaction on q: lock the conversations, find retries of stored
+// messages, number the new ones densely per conversation, and return the statements that insert them and
+// advance each conversation's head, for the caller to run (on MySQL together with the COMMIT). With lite (SQLite's
+// prepared statements) the writes are made here and none are returned.
 //
 // With lookup false the batch's client message ids are not looked up first: nearly every message is new, and
 // the unique index messages_client refuses a retry of a stored one, which fails the transaction for commit to
@@ -311,7 +343,7 @@ type msgKey struct {
 // message. The lookup is made anyway when a request with a client message id would be refused by its check:
 // a retry of a message stored before its conversation closed gets its original acknowledgement, not the
 // refusal.
-func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest, lookup bool) ([]SendResult, error) {
+func (c *Committer) apply(ctx context.Context, q querier, lite *liteTx, batch []*SendRequest, lookup bool) ([]SendResult, []write, error) {
 	s := c.s
 	// Lock every conversation of the batch, in id order so that concurrent transactions cannot deadlock.
 	ids := make([]string, 0, len(batch))
@@ -320,17 +352,13 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	var lite *liteTx
-	if c.lite != nil {
-		lite = c.lite.in(ctx, tx)
-	}
 	convs := make(map[string]*chat.Conversation, len(ids))
 	if lite != nil {
 		if err := lite.conversations(ctx, ids, convs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-	} else if err := c.lockConversations(ctx, tx, ids, convs); err != nil {
-		return nil, err
+	} else if err := c.lockConversations(ctx, q, ids, convs); err != nil {
+		return nil, nil, err
 	}
 
 	// Look up the client message ids of the batch: a hit is a retry of a stored message.
@@ -339,11 +367,11 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 	case !lookup && !refusesKeyed(batch, convs):
 	case lite != nil:
 		if err := lite.lookupKeys(ctx, batch, stored); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	default:
-		if err := c.lookupKeys(ctx, tx, batch, stored); err != nil {
-			return nil, err
+		if err := c.lookupKeys(ctx, q, batch, stored); err != nil {
+			return nil, nil, err
 		}
 	}
 
@@ -378,7 +406,7 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 		}
 		id, err := uuid.NewV7()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		conv.LastSeq++
 		conv.LastMessageAt, conv.UpdatedAt = now, now
@@ -396,12 +424,13 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 		}
 		results[i] = SendResult{Message: m}
 	}
+	var writes []write
 	if lite != nil {
 		if err := lite.insert(ctx, inserts, hashes); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-	} else if err := insertMessages(ctx, tx, inserts, hashes); err != nil {
-		return nil, err
+	} else {
+		writes = insertWrites(inserts, hashes)
 	}
 	heads := make([]*chat.Conversation, 0, len(touched))
 	for _, id := range ids { // ids is sorted: the same batch always updates in the same order
@@ -412,11 +441,11 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 	if lite != nil {
 		for _, conv := range heads {
 			if _, err := lite.head.ExecContext(ctx, conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), firstResponse(conv), conv.ID); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-	} else if err := advanceHeads(ctx, tx, heads, now); err != nil {
-		return nil, err
+	} else {
+		writes = append(writes, headWrites(heads, now)...)
 	}
 	for i := range results {
 		if results[i].Err == nil {
@@ -424,7 +453,7 @@ func (c *Committer) apply(ctx context.Context, tx *sql.Tx, batch []*SendRequest,
 			results[i].Conversation = &snap
 		}
 	}
-	return results, nil
+	return results, writes, nil
 }
 
 // refusesKeyed reports whether the check of a request with a client message id refuses it: such a request
@@ -449,13 +478,44 @@ func firstResponse(conv *chat.Conversation) any {
 	return ms(conv.FirstResponseAt)
 }
 
-// advanceHeads advances the heads of a batch's conversations, locked by this transaction and each touched at
+// write is one statement of a batch's writes, and how many rows it must affect (-1: not checked).
+type write struct {
+	q    string
+	args []any
+	rows int64
+}
+
+// execWrites runs a batch's writes in its transaction, one statement a round trip.
+func execWrites(ctx context.Context, q querier, writes []write) error {
+	for _, w := range writes {
+		res, err := q.ExecContext(ctx, w.q, w.args...)
+		if err != nil {
+			return err
+		}
+		if w.rows >= 0 {
+			if n, err := res.RowsAffected(); err == nil && n != w.rows {
+				return headsMissed(n, w.rows)
+			}
+		}
+	}
+	return nil
+}
+
+// headsMissed is the error of an UPDATE of conversation heads that missed some. Every row is locked by the
+// transaction, so it never happens; if it did, the messages would be ahead of last_seq and the next send would
+// reuse their numbers.
+func headsMissed(n, want int64) error {
+	return fmt.Errorf("advance conversation heads: %d of %d rows updated", n, want)
+}
+
+// headWrites advances the heads of a batch's conversations, locked by this transaction and each touched at
 // now, with one UPDATE per 200 conversations. On MySQL a statement per conversation cost a round trip each, so
 // a transaction grew by one for every conversation in its batch and a shard could not commit faster than one
 // round trip per conversation, however large its batches grew (docs/benchmarks.md, History 2026-12-02
 // afternoon).
-func advanceHeads(ctx context.Context, tx *sql.Tx, heads []*chat.Conversation, now time.Time) error {
+func headWrites(heads []*chat.Conversation, now time.Time) []write {
 	const per = 200
+	var writes []write
 	for start := 0; start < len(heads); start += per {
 		part := heads[start:min(start+per, len(heads))]
 		var b strings.Builder
@@ -475,26 +535,18 @@ func advanceHeads(ctx context.Context, tx *sql.Tx, heads []*chat.Conversation, n
 		for _, conv := range part {
 			args = append(args, conv.ID)
 		}
-		res, err := tx.ExecContext(ctx, b.String(), args...)
-		if err != nil {
-			return err
-		}
-		// Every row is locked by this transaction; an UPDATE that missed one would leave its messages ahead
-		// of last_seq, and the next send would reuse their numbers.
-		if n, err := res.RowsAffected(); err == nil && n != int64(len(part)) {
-			return fmt.Errorf("advance conversation heads: %d of %d rows updated", n, len(part))
-		}
+		writes = append(writes, write{q: b.String(), args: args, rows: int64(len(part))})
 	}
-	return nil
+	return writes
 }
 
 // lockConversations reads and locks the batch's conversations (ids sorted) with one statement.
-func (c *Committer) lockConversations(ctx context.Context, tx *sql.Tx, ids []string, into map[string]*chat.Conversation) error {
+func (c *Committer) lockConversations(ctx context.Context, q querier, ids []string, into map[string]*chat.Conversation) error {
 	args := make([]any, len(ids))
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id IN ("+placeholders(len(ids))+") ORDER BY id"+c.s.d.forUpdate(), args...)
+	rows, err := q.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id IN ("+placeholders(len(ids))+") ORDER BY id"+c.s.d.forUpdate(), args...)
 	if err != nil {
 		return err
 	}
@@ -516,7 +568,7 @@ type storedMsg struct {
 
 // lookupKeys finds stored messages with the batch's client message ids, one query for the whole batch, each
 // conversation's ids as a range of the messages_client unique index.
-func (c *Committer) lookupKeys(ctx context.Context, tx *sql.Tx, batch []*SendRequest, into map[msgKey]*storedMsg) error {
+func (c *Committer) lookupKeys(ctx context.Context, q querier, batch []*SendRequest, into map[msgKey]*storedMsg) error {
 	byConv := map[string][]string{}
 	var order []string
 	for _, r := range batch {
@@ -541,7 +593,7 @@ func (c *Committer) lookupKeys(ctx context.Context, tx *sql.Tx, batch []*SendReq
 			args = append(args, k)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	rows, err := q.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return err
 	}
@@ -556,9 +608,10 @@ func (c *Committer) lookupKeys(ctx context.Context, tx *sql.Tx, batch []*SendReq
 	return rows.Err()
 }
 
-// insertMessages writes messages with multi-row INSERTs, 100 rows per statement.
-func insertMessages(ctx context.Context, tx *sql.Tx, msgs []*chat.Message, hashes [][]byte) error {
+// insertWrites writes messages with multi-row INSERTs, 100 rows per statement.
+func insertWrites(msgs []*chat.Message, hashes [][]byte) []write {
 	const per = 100
+	var writes []write
 	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)"
 	for start := 0; start < len(msgs); start += per {
 		end := min(start+per, len(msgs))
@@ -581,9 +634,7 @@ func insertMessages(ctx context.Context, tx *sql.Tx, msgs []*chat.Message, hashe
 			args = append(args, m.ConversationID, m.Seq, m.ID, string(m.SenderType), m.SenderID, m.SenderName,
 				string(m.Type), m.Body, hashes[i], clientID, meta, ms(m.CreatedAt))
 		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return err
-		}
+		writes = append(writes, write{q: b.String(), args: args, rows: -1})
 	}
-	return nil
+	return writes
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -237,4 +238,44 @@ func TestCommitterRetriesWithoutLookup(t *testing.T) {
 			t.Errorf("last_seq %d, want %d", got.LastSeq, next-1)
 		}
 	})
+}
+
+// On MySQL the committer's connections run with autocommit off and send a batch's writes with its COMMIT
+// (committer_mysql.go), so a batch that fails for good must end its transaction itself: the conversation it
+// locked is free at once (another transaction's locking read with NOWAIT gets it), nothing of the batch is
+// stored, and the next message to the conversation is numbered 1.
+func TestCommitterFailedBatchReleasesLocks(t *testing.T) {
+	s := storetest.Open(t, "mysql")
+	ctx := context.Background()
+	_, ids := startConversations(t, s, 1)
+	conv := ids[0]
+	c := s.NewCommitter(store.CommitterOptions{Shards: 1})
+	defer c.Close()
+	req := func(key, name string) *store.SendRequest {
+		return &store.SendRequest{ConversationID: conv, SenderType: chat.SenderCustomer, SenderID: "cust",
+			SenderName: name, Type: chat.TypeText, Body: "body " + key, ClientMsgID: key}
+	}
+	// sender_name is VARCHAR(100): strict mode refuses the INSERT, after the locking read of the conversation.
+	if r := c.Send(ctx, req("m1", strings.Repeat("n", 101))); r.Err == nil {
+		t.Fatalf("a sender name longer than its column was stored: %+v", r.Message)
+	}
+	tx, err := s.DB().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq uint64
+	err = tx.QueryRowContext(ctx, "SELECT last_seq FROM conversations WHERE id = ? FOR UPDATE NOWAIT", conv).Scan(&seq)
+	tx.Rollback()
+	if err != nil {
+		t.Fatalf("the failed batch left the conversation locked: %v", err)
+	}
+	if seq != 0 {
+		t.Fatalf("last_seq %d after a failed batch, want 0", seq)
+	}
+	for i := range 3 { // the pool's connections are all usable: each send commits
+		r := c.Send(ctx, req(fmt.Sprint("m", i+2), "c"))
+		if r.Err != nil || r.Message.Seq != uint64(i+1) {
+			t.Fatalf("send %d after the failed batch: %+v", i+1, r)
+		}
+	}
 }

@@ -71,6 +71,10 @@ type Store struct {
 	// batchStarts: MySQL starts conversations in batches (startbatch.go): one queue lock, a few statements and
 	// one commit for many starts. nil on SQLite.
 	batchStarts *startBatcher
+	// mycfg and mylife: MySQL's connection settings and connection lifetime, for the group committer's own
+	// pool (committer_mysql.go). nil on SQLite.
+	mycfg  *mysql.Config
+	mylife time.Duration
 }
 
 // Info describes the open database for /healthz and the start-up banner.
@@ -327,6 +331,7 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 		life = wt / 2
 	}
 	db.SetConnMaxLifetime(life)
+	s.mycfg, s.mylife = cfg, life
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
