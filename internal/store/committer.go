@@ -101,7 +101,10 @@ func (s *Store) NewCommitter(o CommitterOptions) *Committer {
 	if o.Shards <= 0 {
 		o.Shards = 1
 		if s.d.name() == "mysql" {
-			o.Shards = 4
+			// Two transactions in flight: while one waits for its flush the other fills. Four made smaller
+			// batches (more statements per message) for the same throughput on two cores (docs/benchmarks.md,
+			// History 2026-12-03); one could not keep up past ~11,000 messages a second.
+			o.Shards = 2
 		}
 	}
 	if o.MaxBatch <= 0 {
