@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.Workers, "workers", 0, "override the number of generator worker processes")
 	fs.IntVar(&runs, "runs", 1, "run the scenario this many times (1 to 9), each on a fresh server and database, and write the median run with every run's figures and each figure's median and spread")
 	fs.BoolVar(&warmup, "warmup", false, "with -runs: one more run first, discarded")
+	fs.BoolVar(&o.NoStall, "no-stall", false, "S10 only: a control run in which the slow agents never stop reading; its p99_ratio is the noise to judge a normal run's against")
 	var timeout time.Duration
 	fs.DurationVar(&timeout, "timeout", 0, "give up after this long: write where the benchmark is waiting (every goroutine's stack) and exit with status 3 (default 60m per run, 10m with -smoke)")
 	fs.BoolVar(&worker, "worker", false, "internal: run as a generator process driven through stdin/stdout")

@@ -16,12 +16,22 @@ type RunFigures struct {
 	ServerCPUUS     *float64 `json:"server_cpu_us_per_msg,omitempty"`
 	RSSPerConnBytes *float64 `json:"rss_per_conn_bytes,omitempty"`
 	MaxRate         *float64 `json:"max_rate,omitempty"`
+	P99Ratio        *float64 `json:"p99_ratio,omitempty"` // S10: the others' p99 over the first half's
 	Failed          bool     `json:"failed,omitempty"`
 }
 
 func figuresOf(r *Result) RunFigures {
 	return RunFigures{AchievedRate: r.AchievedRate, P50: r.LatencyMS.P50, P99: r.LatencyMS.P99,
-		ServerCPUUS: r.ServerCPUUSPerMsg, RSSPerConnBytes: r.RSSPerConnBytes, MaxRate: r.MaxRate, Failed: r.Failed()}
+		ServerCPUUS: r.ServerCPUUSPerMsg, RSSPerConnBytes: r.RSSPerConnBytes, MaxRate: r.MaxRate,
+		P99Ratio: p99Ratio(r), Failed: r.Failed()}
+}
+
+// p99Ratio is S10's p99_ratio, nil when the run has none.
+func p99Ratio(r *Result) *float64 {
+	if v, ok := r.Extra["p99_ratio"].(float64); ok {
+		return &v
+	}
+	return nil
 }
 
 // Spread is the median of a figure over the runs, with its lowest and highest value.
@@ -45,13 +55,16 @@ func spreadOf(vs []float64) Spread {
 }
 
 // headline is the figure a scenario is judged by, lower is better unless higher says otherwise: S2 its
-// maximum rate, S3 the memory per connection, the others their p99 latency.
+// maximum rate, S3 the memory per connection, S10 the others' p99 over the first half's, the others their p99
+// latency.
 func headline(scenario string, r *Result) (v float64, higher bool) {
 	switch {
 	case scenario == "S2" && r.MaxRate != nil:
 		return *r.MaxRate, true
 	case scenario == "S3" && r.RSSPerConnBytes != nil:
 		return *r.RSSPerConnBytes, false
+	case scenario == "S10" && p99Ratio(r) != nil:
+		return *p99Ratio(r), false
 	}
 	return r.LatencyMS.P99, false
 }
@@ -87,7 +100,7 @@ func Summarize(runs []*Result) *Result {
 		mid.Extra[k] = v
 	}
 	figs := make([]RunFigures, len(runs))
-	var rate, p50, p99, cpu, rss, maxRate []float64
+	var rate, p50, p99, cpu, rss, maxRate, ratio []float64
 	for i, r := range runs {
 		figs[i] = figuresOf(r)
 		rate, p50, p99 = append(rate, r.AchievedRate), append(p50, r.LatencyMS.P50), append(p99, r.LatencyMS.P99)
@@ -99,6 +112,9 @@ func Summarize(runs []*Result) *Result {
 		}
 		if r.MaxRate != nil {
 			maxRate = append(maxRate, *r.MaxRate)
+		}
+		if v := p99Ratio(r); v != nil {
+			ratio = append(ratio, *v)
 		}
 		// Any run's loss, duplicate, reorder or error is the summary's: a median must not hide one.
 		mid.Lost, mid.Duplicated, mid.Reordered, mid.Errors = max(mid.Lost, r.Lost), max(mid.Duplicated, r.Duplicated),
@@ -113,6 +129,9 @@ func Summarize(runs []*Result) *Result {
 	}
 	if len(maxRate) > 0 {
 		med["max_rate"] = spreadOf(maxRate)
+	}
+	if len(ratio) > 0 {
+		med["p99_ratio"] = spreadOf(ratio)
 	}
 	mid.Extra["runs"] = figs
 	mid.Extra["median"] = med

@@ -48,6 +48,23 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("S2 median max_rate %v", *s.MaxRate)
 	}
 
+	// S10 is judged by the others' p99 over the first half's: the median run is the median ratio, whatever
+	// the p99s, and the ratio's spread is reported.
+	runs = []*Result{fakeRun(1, 10, 0), fakeRun(1, 20, 0), fakeRun(1, 30, 0)}
+	for i, ratio := range []float64{1.5, 0.9, 1.2} {
+		runs[i].Scenario, runs[i].Extra["p99_ratio"] = "S10", ratio
+	}
+	s = Summarize(runs)
+	if s.Extra["p99_ratio"] != 1.2 || s.Extra["median_run"] != 3 {
+		t.Fatalf("S10 median run: ratio %v, run %v; want 1.2, run 3", s.Extra["p99_ratio"], s.Extra["median_run"])
+	}
+	if med := s.Extra["median"].(map[string]Spread); med["p99_ratio"] != (Spread{Median: 1.2, Min: 0.9, Max: 1.5}) {
+		t.Fatalf("S10 ratio spread %+v", med["p99_ratio"])
+	}
+	if figs := s.Extra["runs"].([]RunFigures); figs[1].P99Ratio == nil || *figs[1].P99Ratio != 0.9 {
+		t.Fatalf("S10 runs %+v", figs)
+	}
+
 	// One run is itself.
 	if r := fakeRun(1, 2, 0); Summarize([]*Result{r}) != r {
 		t.Fatal("one run was not returned as it is")

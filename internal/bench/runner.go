@@ -28,7 +28,10 @@ type Options struct {
 	Conns     int // customers or connections, overriding the scenario's setting
 	Agents    int
 	Workers   int
-	Stderr    io.Writer
+	// NoStall makes S10 a control run: the slow agents follow the same conversations but never stop reading,
+	// so its p99_ratio is what the second half's larger database and the machine's noise alone give.
+	NoStall bool
+	Stderr  io.Writer
 }
 
 // Runner runs one scenario.
@@ -56,6 +59,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Duration > MaxDuration || o.Conns > MaxConnections || o.Agents > 1000 || o.Rate > 100000 || o.Workers > 16 {
 		return nil, fmt.Errorf("refusing an unbounded run: at most -duration %s, -customers %d, -agents 1000, -rate 100000, -workers 16",
 			MaxDuration, MaxConnections)
+	}
+	if o.NoStall && o.Scenario != "S10" {
+		return nil, fmt.Errorf("-no-stall is S10's control run; -scenario is %s", o.Scenario)
 	}
 	r := &Runner{o: o}
 	store := "sqlite"

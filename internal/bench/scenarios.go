@@ -826,6 +826,9 @@ func s10(ctx context.Context, r *Runner) error {
 	if r.o.Smoke {
 		stallFor, stallEvery = 12*time.Second, 14*time.Second
 	}
+	if r.o.NoStall {
+		stallFor = 0 // the control: the same run, nobody stops reading
+	}
 	ch, err := r.chatAccounts(ctx, cfg)
 	if err != nil {
 		return err
@@ -866,6 +869,7 @@ func s10(ctx context.Context, r *Runner) error {
 	r.res.Extra["slow_consumer_disconnects"] = metric(r.srv.URL, "parley_slow_consumer_disconnects_total")
 	r.res.Params["slow_agents"], r.res.Params["stall_s"], r.res.Params["stall_every_s"] = cfg.slowAgents, stallFor.Seconds(), stallEvery.Seconds()
 	r.res.Params["period_s"] = cfg.period.Seconds()
+	r.res.Params["control"] = r.o.NoStall
 	if err := r.verifyChat(ctx, ch, res); err != nil {
 		return err
 	}
