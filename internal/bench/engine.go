@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"os"
@@ -66,8 +67,11 @@ type PhaseResult struct {
 	Hist      *Hist `json:"hist"`      // intended send time -> frame at the other side
 	AckHist   *Hist `json:"ack_hist"`  // intended send time -> acknowledgement at the sender
 	SlowHist  *Hist `json:"slow_hist"` // deliveries to slow clients (S10)
-	FirstDue  int64 `json:"first_due"` // unix nanos of the earliest intended send
-	LastAck   int64 `json:"last_ack"`  // unix nanos of the latest acknowledgement
+	// BySecond splits Hist by the second (unix) of the intended send time, so that a tail can be placed in
+	// time: a periodic stall shows as a second with a high p99 every so often.
+	BySecond map[int64]*Hist `json:"by_second"`
+	FirstDue int64           `json:"first_due"` // unix nanos of the earliest intended send
+	LastAck  int64           `json:"last_ack"`  // unix nanos of the latest acknowledgement
 }
 
 // Span is the time from the first intended send to the last acknowledgement: longer than the phase when the
@@ -80,7 +84,49 @@ func (p *PhaseResult) Span() time.Duration {
 }
 
 func newPhaseResult() *PhaseResult {
-	return &PhaseResult{Hist: NewHist(), AckHist: NewHist(), SlowHist: NewHist()}
+	return &PhaseResult{Hist: NewHist(), AckHist: NewHist(), SlowHist: NewHist(), BySecond: map[int64]*Hist{}}
+}
+
+// recordDelivery counts one delivery to a client that is not slow, intended at unix nanos intended.
+func (p *PhaseResult) recordDelivery(intended, us int64) {
+	p.Hist.RecordUS(us)
+	sec := intended / int64(time.Second)
+	h := p.BySecond[sec]
+	if h == nil {
+		h = NewHist()
+		p.BySecond[sec] = h
+	}
+	h.RecordUS(us)
+}
+
+// SecondFigures are one second's deliveries: the second (from the phase's first), how many, p99 and max (ms).
+type SecondFigures struct {
+	S   int     `json:"s"`
+	N   uint64  `json:"n"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Seconds returns the phase's deliveries second by second, from its first intended second to its last; a
+// second without deliveries has n 0.
+func (p *PhaseResult) Seconds() []SecondFigures {
+	if len(p.BySecond) == 0 {
+		return nil
+	}
+	first, last := int64(math.MaxInt64), int64(math.MinInt64)
+	for s := range p.BySecond {
+		first, last = min(first, s), max(last, s)
+	}
+	out := make([]SecondFigures, 0, last-first+1)
+	for s := first; s <= last; s++ {
+		f := SecondFigures{S: int(s - first)}
+		if h := p.BySecond[s]; h != nil {
+			sum := h.Summary()
+			f.N, f.P99, f.Max = h.Count(), sum.P99, sum.Max
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 func (p *PhaseResult) merge(o *PhaseResult) {
@@ -91,6 +137,15 @@ func (p *PhaseResult) merge(o *PhaseResult) {
 	p.Hist.Merge(o.Hist)
 	p.AckHist.Merge(o.AckHist)
 	p.SlowHist.Merge(o.SlowHist)
+	if p.BySecond == nil {
+		p.BySecond = map[int64]*Hist{}
+	}
+	for s, h := range o.BySecond {
+		if p.BySecond[s] == nil {
+			p.BySecond[s] = NewHist()
+		}
+		p.BySecond[s].Merge(h)
+	}
 	if o.FirstDue != 0 && (p.FirstDue == 0 || o.FirstDue < p.FirstDue) {
 		p.FirstDue = o.FirstDue
 	}
@@ -397,7 +452,7 @@ func (e *Engine) onMessage(i int, v *vclient, m protocol.Message) {
 	if v.spec.Slow {
 		p.SlowHist.RecordUS((now.UnixNano() - intended) / 1000)
 	} else {
-		p.Hist.RecordUS((now.UnixNano() - intended) / 1000)
+		p.recordDelivery(intended, (now.UnixNano()-intended)/1000)
 	}
 	s.mu.Unlock()
 }

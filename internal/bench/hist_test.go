@@ -131,3 +131,42 @@ func TestParseBody(t *testing.T) {
 }
 
 func timeFromNanos(n int64) time.Time { return time.Unix(0, n) }
+
+// A phase's deliveries second by second: each generator records by the intended second, its result crosses
+// the process boundary as JSON, the coordinator merges them, and Seconds lists every second from the first to
+// the last, an empty one with n 0.
+func TestPhaseSeconds(t *testing.T) {
+	const sec = int64(time.Second)
+	base := int64(1_800_000_000) * sec
+	a, b := newPhaseResult(), newPhaseResult()
+	for i := range 100 {
+		a.recordDelivery(base+int64(i)*sec/100, 2000) // second 0: 100 deliveries at 2 ms
+	}
+	a.recordDelivery(base+3*sec, 90_000) // second 3: one at 90 ms
+	b.recordDelivery(base+sec/2, 40_000) // second 0 again, from another generator: 40 ms
+	raw, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got PhaseResult
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	a.merge(&got)
+	s := a.Seconds()
+	if len(s) != 4 {
+		t.Fatalf("%d seconds, want 4: %+v", len(s), s)
+	}
+	if s[0].N != 101 || s[0].Max != 40 || s[0].P99 < 1.99 || s[0].P99 > 2.01 {
+		t.Errorf("second 0: %+v, want 101 deliveries, p99 2 ms, max 40 ms", s[0])
+	}
+	if s[1].N != 0 || s[2].N != 0 || s[1].S != 1 {
+		t.Errorf("seconds 1 and 2: %+v %+v, want empty", s[1], s[2])
+	}
+	if s[3].S != 3 || s[3].N != 1 || s[3].P99 < 89.9 || s[3].P99 > 90.1 {
+		t.Errorf("second 3: %+v, want one delivery at 90 ms", s[3])
+	}
+	if a.Hist.Count() != 102 {
+		t.Errorf("the phase's histogram holds %d, want 102", a.Hist.Count())
+	}
+}
