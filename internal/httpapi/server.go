@@ -63,6 +63,7 @@ type Server struct {
 
 	connMu  sync.Mutex
 	conns   map[*wsConn]struct{}
+	connSeq int          // connections tracked so far (under connMu): gives each its heartbeat slot
 	writers atomic.Int64 // WebSocket writer goroutines running
 
 	sendWaits sendWaits // WebSocket sends waiting for their commit
@@ -96,9 +97,16 @@ func New(d Deps) *Server {
 // Run sends heartbeats to every WebSocket until ctx ends: a ping (a client that stops answering is closed
 // as half-open) and the head sequence number of each subscription, read from the database, so a client
 // discovers a frame it never received even when the publication itself was lost.
+//
+// The connections are spread over slots (one a second, up to heartbeatSlots per interval), each connection
+// in one, so that each still gets one heartbeat per interval but not all at once: heartbeating 10,200
+// connections together (~20,000 frames, the heads of 10,000 conversations, as many pongs) stalled every
+// message for 100-300 ms every 25 s (docs/benchmarks.md, History 2026-12-03).
 func (s *Server) Run(ctx context.Context) {
-	t := time.NewTicker(s.heartbeat)
+	slots := s.heartbeatSlots()
+	t := time.NewTicker(s.heartbeat / time.Duration(slots))
 	defer t.Stop()
+	slot := 0
 	waits := time.NewTicker(time.Second)
 	defer waits.Stop()
 	for {
@@ -106,20 +114,39 @@ func (s *Server) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.sendHeartbeats(ctx)
+			s.sendHeartbeats(ctx, slots, slot)
+			slot = (slot + 1) % slots
 		case now := <-waits.C:
 			s.sendWaits.sweep(now)
 		}
 	}
 }
 
-func (s *Server) sendHeartbeats(ctx context.Context) {
+// heartbeatSlots is how many slots the connections' heartbeats are spread over: one a second of the
+// interval, at least 1 (a heartbeat under 2 s beats everyone at once) and at most heartbeatSlots.
+func (s *Server) heartbeatSlots() int {
+	return min(max(1, int(s.heartbeat/time.Second)), heartbeatSlots)
+}
+
+// heartbeatSlots bounds the slots: each connection's slot is fixed when it is tracked, modulo this.
+const heartbeatSlots = 25
+
+// slotConns returns the connections in one slot of n: those whose hbSlot is slot modulo n.
+func (s *Server) slotConns(n, slot int) []*wsConn {
 	s.connMu.Lock()
-	conns := make([]*wsConn, 0, len(s.conns))
+	defer s.connMu.Unlock()
+	conns := make([]*wsConn, 0, len(s.conns)/n+1)
 	for c := range s.conns {
-		conns = append(conns, c)
+		if c.hbSlot%n == slot {
+			conns = append(conns, c)
+		}
 	}
-	s.connMu.Unlock()
+	return conns
+}
+
+// sendHeartbeats beats the connections of one slot of n.
+func (s *Server) sendHeartbeats(ctx context.Context, n, slot int) {
+	conns := s.slotConns(n, slot)
 	convSet, streamSet := map[string]struct{}{}, map[string]struct{}{}
 	for _, c := range conns {
 		cs, ss := c.heartbeatTargets()

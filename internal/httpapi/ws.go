@@ -79,6 +79,7 @@ var writeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // something to write. Its fields are what an idle connection costs, so they are kept few and small.
 type wsConn struct {
 	s      *Server
+	hbSlot int // which of the heartbeat's slots this connection is in (Server.Run)
 	conn   net.Conn
 	site   *chat.Site // the site named at upgrade (customers)
 	origin string
@@ -399,6 +400,8 @@ func (s *Server) track(c *wsConn, add bool) {
 	s.connMu.Lock()
 	defer s.connMu.Unlock()
 	if add {
+		s.connSeq++
+		c.hbSlot = s.connSeq % heartbeatSlots
 		s.conns[c] = struct{}{}
 		s.metrics.Connections.WithLabelValues("websocket").Inc()
 	} else if _, ok := s.conns[c]; ok {
