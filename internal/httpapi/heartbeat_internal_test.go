@@ -17,7 +17,7 @@ func TestHeartbeatSlots(t *testing.T) {
 	s := &Server{conns: map[*wsConn]struct{}{}}
 	for range 103 {
 		s.connSeq++
-		s.conns[&wsConn{hbSlot: s.connSeq % heartbeatSlots}] = struct{}{}
+		s.conns[&wsConn{hbSlot: s.connSeq % maxHeartbeatSlots}] = struct{}{}
 	}
 	for _, n := range []int{1, 5, 7, 25} {
 		seen := map[*wsConn]int{}

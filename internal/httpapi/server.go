@@ -98,7 +98,7 @@ func New(d Deps) *Server {
 // as half-open) and the head sequence number of each subscription, read from the database, so a client
 // discovers a frame it never received even when the publication itself was lost.
 //
-// The connections are spread over slots (one a second, up to heartbeatSlots per interval), each connection
+// The connections are spread over slots (one a second, up to maxHeartbeatSlots per interval), each connection
 // in one, so that each still gets one heartbeat per interval but not all at once: heartbeating 10,200
 // connections together (~20,000 frames, the heads of 10,000 conversations, as many pongs) stalled every
 // message for 100-300 ms every 25 s (docs/benchmarks.md, History 2026-12-03).
@@ -123,13 +123,13 @@ func (s *Server) Run(ctx context.Context) {
 }
 
 // heartbeatSlots is how many slots the connections' heartbeats are spread over: one a second of the
-// interval, at least 1 (a heartbeat under 2 s beats everyone at once) and at most heartbeatSlots.
+// interval, at least 1 (a heartbeat under 2 s beats everyone at once) and at most maxHeartbeatSlots.
 func (s *Server) heartbeatSlots() int {
-	return min(max(1, int(s.heartbeat/time.Second)), heartbeatSlots)
+	return min(max(1, int(s.heartbeat/time.Second)), maxHeartbeatSlots)
 }
 
-// heartbeatSlots bounds the slots: each connection's slot is fixed when it is tracked, modulo this.
-const heartbeatSlots = 25
+// maxHeartbeatSlots bounds the slots: each connection's slot is fixed when it is tracked, modulo this.
+const maxHeartbeatSlots = 25
 
 // slotConns returns the connections in one slot of n: those whose hbSlot is slot modulo n.
 func (s *Server) slotConns(n, slot int) []*wsConn {

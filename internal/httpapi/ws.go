@@ -401,7 +401,7 @@ func (s *Server) track(c *wsConn, add bool) {
 	defer s.connMu.Unlock()
 	if add {
 		s.connSeq++
-		c.hbSlot = s.connSeq % heartbeatSlots
+		c.hbSlot = s.connSeq % maxHeartbeatSlots
 		s.conns[c] = struct{}{}
 		s.metrics.Connections.WithLabelValues("websocket").Inc()
 	} else if _, ok := s.conns[c]; ok {

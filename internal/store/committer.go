@@ -133,7 +133,13 @@ func (s *Store) NewCommitter(o CommitterOptions) *Committer {
 		}
 	}
 	if s.mycfg != nil {
-		c.my = openCommitPool(s.mycfg, s.mylife, o.Shards)
+		// The DSN was parsed and used already, so this cannot fail in practice; without the pool the
+		// committer takes the general path (a transaction of five round trips).
+		if db, err := openCommitPool(s.mycfg, s.mylife, o.Shards); err == nil {
+			c.my = db
+		} else {
+			s.log.Warn("open the committer's MySQL connections; using transactions", "err", err)
+		}
 	}
 	for i := 0; i < o.Shards; i++ {
 		q := make(chan *SendRequest, o.QueueLen)

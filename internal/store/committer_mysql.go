@@ -21,20 +21,20 @@ import (
 
 // openCommitPool opens the committer's pool: one connection per shard, autocommit off, several statements a
 // round trip (the arguments are interpolated by the driver and escaped, as on the shared pool).
-func openCommitPool(cfg *mysql.Config, life time.Duration, shards int) *sql.DB {
+func openCommitPool(cfg *mysql.Config, life time.Duration, shards int) (*sql.DB, error) {
 	c := cfg.Clone()
 	c.MultiStatements = true
 	c.Params = maps.Clone(c.Params)
 	c.Params["autocommit"] = "0"
 	db, err := mysqlConnect(c)
 	if err != nil {
-		return nil // the DSN was parsed and used already; the committer takes the general path
+		return nil, err
 	}
 	db.SetMaxOpenConns(shards + 1)
 	db.SetMaxIdleConns(shards + 1)
 	db.SetConnMaxLifetime(life)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	return db
+	return db, nil
 }
 
 // commitMySQL runs one batch on a connection of the committer's pool: the locking SELECT (which opens the
