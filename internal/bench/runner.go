@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"sort"
 	"strings"
 	"sync"
@@ -206,10 +207,11 @@ type usage struct {
 	server Usage
 	db     Usage
 	gen    time.Duration // CPU time of this process and the generator workers
+	genGC  uint64        // garbage collections of this process
 }
 
 func (r *Runner) usage() usage {
-	u := usage{at: time.Now()}
+	u := usage{at: time.Now(), genGC: gcCycles()}
 	u.server, _ = ProcUsage(r.srv.Pid())
 	for _, pid := range append([]int{os.Getpid()}, r.genPids...) {
 		if g, err := ProcUsage(pid); err == nil {
@@ -226,6 +228,16 @@ func (r *Runner) usage() usage {
 	return u
 }
 
+// gcCycles is the number of garbage collections this process has completed.
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
 // cost fills the server-cost fields from two snapshots and the number of messages between them.
 func (r *Runner) cost(a, b usage, msgs int64) {
 	r.res.ServerRSSBytes = b.server.RSS
@@ -239,6 +251,7 @@ func (r *Runner) cost(a, b usage, msgs int64) {
 		r.res.Extra["server_cpu_pct"] = round2(100 * (b.server.CPU - a.server.CPU).Seconds() / wall)
 		// The generator shares the two cores with the server: what it takes, the server cannot have.
 		r.res.Extra["generator_cpu_pct"] = round2(100 * (b.gen - a.gen).Seconds() / wall)
+		r.res.Extra["generator_gc_cycles"] = b.genGC - a.genGC
 		if r.db.Kind == "mysql" {
 			r.res.Extra["db_cpu_pct"] = round2(100 * (b.db.CPU - a.db.CPU).Seconds() / wall)
 		}
