@@ -17,7 +17,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -26,7 +25,6 @@ import (
 )
 
 func main() {
-	quietGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -41,27 +39,6 @@ func main() {
 	default:
 		fmt.Fprintln(os.Stderr, "parley-bench:", err)
 		os.Exit(2)
-	}
-}
-
-// Generator garbage collection: GOGC 800 under a 4 GiB soft limit, unless the environment sets either.
-const (
-	generatorGCPercent = 800
-	generatorMemoryCap = 4 << 30
-)
-
-// quietGC makes the generator's own garbage collection rare. With the default GOGC of 100 the generator of S1
-// (10,200 clients, ~100 MB live, 28 MB of goroutine stacks) collected every ~7 s, each cycle marking for
-// ~100 ms on the same two cores as the server; those cycles were the periodic seconds of S1's tail
-// (docs/benchmarks.md, History 2026-12-03 afternoon). A load generator should disturb what it measures as
-// little as it can, and memory is what this machine has. The server keeps Go's defaults: its GC is part of
-// what is measured. Worker processes run this too (they are this binary).
-func quietGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(generatorGCPercent)
-	}
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(generatorMemoryCap)
 	}
 }
 

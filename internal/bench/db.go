@@ -28,6 +28,9 @@ type Database struct {
 	dsn     string // mysql, go-sql-driver form
 	admin   string // mysql, the server without a database, to drop it
 	name    string
+	// BufferPool is the MySQL server's innodb_buffer_pool_size (0 if unknown): with 10 M messages the default
+	// 128 MiB holds a small part of what S6 reads and writes, and a run is then bound by the disk.
+	BufferPool int64
 }
 
 // FreshMySQL creates an empty utf8mb4 database on the server that base (mysql://user:pass@host:port/any)
@@ -52,6 +55,8 @@ func FreshMySQL(ctx context.Context, base string) (*Database, error) {
 	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
 		return nil, fmt.Errorf("create database %s on %s: %w", name, cfg.Addr, err)
 	}
+	var pool sql.NullInt64
+	_ = db.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&pool) // not InnoDB: unknown, 0
 	u := url.URL{Scheme: "mysql", Host: cfg.Addr, Path: "/" + name}
 	if cfg.Passwd != "" {
 		u.User = url.UserPassword(cfg.User, cfg.Passwd)
@@ -60,7 +65,8 @@ func FreshMySQL(ctx context.Context, base string) (*Database, error) {
 	}
 	cfg.DBName = name
 	cfg.InterpolateParams = true
-	return &Database{Kind: "mysql", URL: u.String(), dsn: cfg.FormatDSN(), admin: adm.FormatDSN(), name: name}, nil
+	return &Database{Kind: "mysql", URL: u.String(), dsn: cfg.FormatDSN(), admin: adm.FormatDSN(), name: name,
+		BufferPool: pool.Int64}, nil
 }
 
 // Drop removes a MySQL database this run created.

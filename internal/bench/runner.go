@@ -125,7 +125,8 @@ func (r *Runner) prepare(ctx context.Context) error {
 		if r.db, err = FreshMySQL(ctx, r.o.DB); err != nil {
 			return err
 		}
-		r.logf("created database %s", r.db.name)
+		r.logf("created database %s (innodb_buffer_pool_size %d MiB)", r.db.name, r.db.BufferPool>>20)
+		r.res.Extra["db_buffer_pool_bytes"] = r.db.BufferPool
 	} else {
 		r.db = &Database{Kind: "sqlite", DataDir: dataDir}
 	}
