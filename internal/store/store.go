@@ -318,7 +318,13 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 	var logBin, syncBinlog sql.NullInt64
 	_ = probe.QueryRowContext(ctx, "SELECT @@wait_timeout, @@innodb_flush_log_at_trx_commit").Scan(&waitTimeout, &flushLog)
 	_ = probe.QueryRowContext(ctx, "SELECT @@log_bin, @@sync_binlog").Scan(&logBin, &syncBinlog)
+	var pool, data sql.NullInt64
+	_ = probe.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&pool)
+	_ = probe.QueryRowContext(ctx, "SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema = DATABASE()").Scan(&data)
 	probe.Close()
+	if advice := bufferPoolAdvice(pool.Int64, data.Int64); advice != "" {
+		s.log.Warn(advice, "innodb_buffer_pool_size", pool.Int64, "tables_bytes", data.Int64)
+	}
 
 	cfg.Params[isoVar] = "'READ-COMMITTED'"
 	db, err := mysqlConnect(cfg)
@@ -355,6 +361,18 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 		s.log.Warn("the MySQL server is configured to lose acknowledged data", "reason", s.info.Warning)
 	}
 	return nil
+}
+
+// bufferPoolAdvice is the warning for a database larger than InnoDB's buffer pool ("" when it fits or a
+// figure is unknown). Every message enters random pages of the messages table's indexes and a history page
+// reads a conversation's pages: once the tables outgrow the pool those reads wait for the disk. With 10 M
+// messages and the default 128 MiB, the benchmark's S6 ran at half its rate (docs/benchmarks.md).
+func bufferPoolAdvice(pool, data int64) string {
+	if pool <= 0 || data <= pool {
+		return ""
+	}
+	return fmt.Sprintf("the database's tables and indexes (%d MiB) are larger than innodb_buffer_pool_size (%d MiB): "+
+		"sends and history reads will wait for the disk; give the buffer pool more memory (docs/deployment.md)", data>>20, pool>>20)
 }
 
 func mysqlConnect(cfg *mysql.Config) (*sql.DB, error) {
