@@ -282,16 +282,22 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 			results, err = c.commitMySQL(ctx, batch, lookup)
 		} else {
 			err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
+				// SQLite's statements run without the deadline: modernc.org/sqlite starts a goroutine per
+				// statement to watch a context that can end (three or four per message). The deadline still
+				// bounds the transaction (database/sql rolls it back when ctx ends), and busy_timeout bounds
+				// every wait for SQLite's lock.
+				sctx := ctx
 				var lite *liteTx
 				if c.lite != nil {
-					lite = c.lite.in(ctx, tx)
+					sctx = context.WithoutCancel(ctx)
+					lite = c.lite.in(sctx, tx)
 				}
 				var writes []write
 				var err error
-				if results, writes, err = c.apply(ctx, tx, lite, batch, lookup); err != nil {
+				if results, writes, err = c.apply(sctx, tx, lite, batch, lookup); err != nil {
 					return err
 				}
-				return execWrites(ctx, tx, writes)
+				return execWrites(sctx, tx, writes)
 			})
 		}
 		if err != nil && !lookup && c.s.d.isDuplicate(err) && ctx.Err() == nil {
