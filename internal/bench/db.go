@@ -29,7 +29,7 @@ type Database struct {
 	admin   string // mysql, the server without a database, to drop it
 	name    string
 	// BufferPool is the MySQL server's innodb_buffer_pool_size (0 if unknown): with 10 M messages the default
-	// 128 MiB holds a small part of what S6 reads and writes, and a run is then bound by the disk.
+	// 128 MiB holds a small part of what S6 reads and writes, and MariaDB reads pages back from its data files.
 	BufferPool int64
 }
 

@@ -283,7 +283,7 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 		} else {
 			err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
 				// SQLite's statements run without the deadline: modernc.org/sqlite starts a goroutine per
-				// statement to watch a context that can end (three or four per message). The deadline still
+				// statement to watch a context that can end (the conversation's read, the insert, the head's update). The deadline still
 				// bounds the transaction (database/sql rolls it back when ctx ends), and busy_timeout bounds
 				// every wait for SQLite's lock.
 				sctx := ctx

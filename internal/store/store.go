@@ -319,8 +319,8 @@ func (s *Store) openMySQL(ctx context.Context, o Options) error {
 	_ = probe.QueryRowContext(ctx, "SELECT @@wait_timeout, @@innodb_flush_log_at_trx_commit").Scan(&waitTimeout, &flushLog)
 	_ = probe.QueryRowContext(ctx, "SELECT @@log_bin, @@sync_binlog").Scan(&logBin, &syncBinlog)
 	var pool, data sql.NullInt64
-	_ = probe.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size").Scan(&pool)
-	_ = probe.QueryRowContext(ctx, "SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema = DATABASE()").Scan(&data)
+	_ = probe.QueryRowContext(ctx, "SELECT @@innodb_buffer_pool_size, "+
+		"(SELECT SUM(data_length + index_length) FROM information_schema.TABLES WHERE table_schema = DATABASE())").Scan(&pool, &data)
 	probe.Close()
 	if advice := bufferPoolAdvice(pool.Int64, data.Int64); advice != "" {
 		s.log.Warn(advice, "innodb_buffer_pool_size", pool.Int64, "tables_bytes", data.Int64)
