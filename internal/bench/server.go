@@ -101,6 +101,9 @@ func (s *Server) Run(ctx context.Context) error {
 	fmt.Fprintf(s.log, "\n=== %s start: %s %s\n", time.Now().Format(time.RFC3339Nano), s.Bin, strings.Join(args, " "))
 	cmd := exec.Command(s.Bin, args...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	// PARLEY_BENCH_SERVER_ENV adds variables to the server's environment only (not the generators'), e.g.
+	// "GOGC=200 GODEBUG=gctrace=1", for experiments on the server's runtime.
+	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("PARLEY_BENCH_SERVER_ENV"))...)
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	cmd.Stderr = s.log
