@@ -169,9 +169,13 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	// wal_autocheckpoint(16384): the checkpointer copies the log into the database file beside the writer;
 	// the writer's own checkpoint, past 64 MiB of log, finds most of it copied already and restarts the log
 	// (see checkpoint.go).
-	// Its 32 MiB page cache (SQLite's default is 2 MiB) keeps the group commit's hot pages: the writer's own
-	// commits do not reset it.
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)")
+	// Its 8 MiB page cache (SQLite's default is 2 MiB) keeps the group commit's hot pages: the writer's own
+	// commits do not reset it. Not 32 MiB, as it was: S6 on SQLite (10 M messages stored) on a 2-vCPU AMD host,
+	// four interleaved pairs, held 1,979-2,000 msgs/s in all four with 8 MiB, while with 32 MiB two runs
+	// collapsed (1,092 and 1,274 msgs/s, sends unanswered) and one fell behind (1,912); the server's RSS was
+	// ~50 MB smaller, S2 no different, and S1 pays less for SQLite's walk of the whole cache after a commit
+	// that split a page while the database is under 1 GiB (docs/benchmarks.md, History 2026-12-03 evening).
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)")
 	if err != nil {
 		return err
 	}
