@@ -44,7 +44,7 @@ type Options struct {
 	OnReset   func(key string, head uint64)
 	OnState   func(connected bool)
 
-	AckTimeout time.Duration // resend an unacknowledged message after this long (default 10 s)
+	AckTimeout time.Duration // resend an unacknowledged message after this long (default 10 s), then after 2, 4, 8 times it
 	MinBackoff time.Duration // reconnect backoff bounds (default 100 ms .. 5 s), full jitter
 	MaxBackoff time.Duration
 	PollWait   time.Duration // long-poll hold (default 25 s)
@@ -91,6 +91,7 @@ type cursor struct {
 type pendingSend struct {
 	frame protocol.ClientFrame
 	sent  time.Time
+	late  int // resends on this connection for want of an acknowledgement: each waits twice as long
 	done  chan sendResult
 }
 
@@ -536,19 +537,7 @@ func (c *Client) snapshotKeys() map[string]bool {
 
 // resendAll resends every unacknowledged message, in the order they were first sent.
 func (c *Client) resendAll() {
-	c.mu.Lock()
-	var frames []protocol.ClientFrame
-	for _, id := range c.order {
-		if p := c.pending[id]; p != nil {
-			p.sent = time.Now()
-			frames = append(frames, p.frame)
-		}
-	}
-	if len(frames) > 0 {
-		c.stats.Resends += len(frames)
-	}
-	c.mu.Unlock()
-	for _, f := range frames {
+	for _, f := range c.allPending(time.Now()) {
 		if c.write(f) != nil {
 			return
 		}
@@ -585,22 +574,53 @@ func (c *Client) serve(conn *websocket.Conn) {
 }
 
 func (c *Client) resendOverdue() {
-	c.mu.Lock()
-	var frames []protocol.ClientFrame
-	now := time.Now()
-	for _, id := range c.order {
-		if p := c.pending[id]; p != nil && !p.sent.IsZero() && now.Sub(p.sent) > c.o.AckTimeout {
-			p.sent = now
-			frames = append(frames, p.frame)
-			c.stats.Resends++
-		}
-	}
-	c.mu.Unlock()
-	for _, f := range frames {
+	for _, f := range c.overdue(time.Now()) {
 		if c.write(f) != nil {
 			return
 		}
 	}
+}
+
+// allPending returns the frames of every unacknowledged send, in the order they were first sent, marked as
+// written at now on a new connection: each waits AckTimeout again, whatever backoff it had reached.
+func (c *Client) allPending(now time.Time) []protocol.ClientFrame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var frames []protocol.ClientFrame
+	for _, id := range c.order {
+		if p := c.pending[id]; p != nil {
+			p.sent, p.late = now, 0
+			frames = append(frames, p.frame)
+		}
+	}
+	c.stats.Resends += len(frames)
+	return frames
+}
+
+// maxLateShift caps the backoff of overdue resends: AckTimeout, then 2, 4 and at most 8 times it (10, 20, 40, 80 s
+// by default).
+const maxLateShift = 3
+
+// overdue returns the frames of the sends whose acknowledgement is overdue at now, in the order they were first
+// sent, and marks them resent. A send is overdue AckTimeout after it was written, and after each resend for
+// that reason twice as long as before (exponential backoff, RELIABILITY.md's client rule): a server that is
+// behind still holds the first copy and answers it, and a copy every AckTimeout would only add to its queue (S6
+// on a saturated machine collapsed under ~75,000 such resends, docs/benchmarks.md).
+func (c *Client) overdue(now time.Time) []protocol.ClientFrame {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var frames []protocol.ClientFrame
+	for _, id := range c.order {
+		p := c.pending[id]
+		if p == nil || p.sent.IsZero() || now.Sub(p.sent) <= c.o.AckTimeout<<min(p.late, maxLateShift) {
+			continue
+		}
+		p.sent = now
+		p.late++
+		frames = append(frames, p.frame)
+		c.stats.Resends++
+	}
+	return frames
 }
 
 // handle applies one server frame.
