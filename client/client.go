@@ -604,8 +604,8 @@ const maxLateShift = 3
 // overdue returns the frames of the sends whose acknowledgement is overdue at now, in the order they were first
 // sent, and marks them resent. A send is overdue AckTimeout after it was written, and after each resend for
 // that reason twice as long as before (exponential backoff, RELIABILITY.md's client rule): a server that is
-// behind still holds the first copy and answers it, and a copy every AckTimeout would only add to its queue (S6
-// on a saturated machine collapsed under ~75,000 such resends, docs/benchmarks.md).
+// behind still holds the first copy and answers it, and a copy every AckTimeout only adds to its queue (the S6
+// runs that collapsed on a saturated machine carried ~75,000 such resends, docs/benchmarks.md).
 func (c *Client) overdue(now time.Time) []protocol.ClientFrame {
 	c.mu.Lock()
 	defer c.mu.Unlock()
