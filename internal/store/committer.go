@@ -282,10 +282,10 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 			results, err = c.commitMySQL(ctx, batch, lookup)
 		} else {
 			err = c.s.tryTx(ctx, func(tx *sql.Tx) error {
-				// SQLite's statements run without the deadline: modernc.org/sqlite starts a goroutine per
-				// statement to watch a context that can end (the conversation's read, the insert, the head's update). The deadline still
-				// bounds the transaction (database/sql rolls it back when ctx ends), and busy_timeout bounds
-				// every wait for SQLite's lock.
+				// SQLite's statements (the conversation's read, the insert, the head's update) run without the
+				// deadline: modernc.org/sqlite starts a goroutine per statement to watch a context that can end.
+				// The deadline still bounds the transaction (database/sql rolls it back when ctx ends), and
+				// busy_timeout bounds every wait for SQLite's lock.
 				sctx := ctx
 				var lite *liteTx
 				if c.lite != nil {
