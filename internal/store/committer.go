@@ -48,7 +48,9 @@ func (r *SendRequest) finish(res SendResult) {
 }
 
 // SendResult is the outcome of a SendRequest. Message is the stored message: for a duplicate, the original one,
-// exactly as first acknowledged. Conversation is the conversation after the commit.
+// exactly as first acknowledged. Conversation is the conversation after the commit as the committer reads it
+// (commitConvCols): its id, site, customer, team, agent, status, channel, head (LastSeq, LastMessageAt,
+// UpdatedAt) and FirstResponseAt. Its other fields are zero; read the conversation for them.
 type SendResult struct {
 	Message      *chat.Message
 	Duplicate    bool
@@ -561,13 +563,13 @@ func (c *Committer) lockConversations(ctx context.Context, q querier, ids []stri
 	for i, id := range ids {
 		args[i] = id
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+convCols+" FROM conversations WHERE id IN ("+placeholders(len(ids))+") ORDER BY id"+c.s.d.forUpdate(), args...)
+	rows, err := q.QueryContext(ctx, "SELECT "+commitConvCols+" FROM conversations WHERE id IN ("+placeholders(len(ids))+") ORDER BY id"+c.s.d.forUpdate(), args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		conv, err := scanConversation(rows)
+		conv, err := scanCommitConversation(rows)
 		if err != nil {
 			return err
 		}

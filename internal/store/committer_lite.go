@@ -31,7 +31,7 @@ func prepareLite(db *sql.DB) (*liteStmts, error) {
 		p, err = db.Prepare(q)
 		return p
 	}
-	st.conv = prep("SELECT " + convCols + " FROM conversations WHERE id = ?")
+	st.conv = prep("SELECT " + commitConvCols + " FROM conversations WHERE id = ?")
 	st.key = prep(liteKeySQL)
 	st.insert = prep("INSERT INTO messages (" + msgCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
 	st.head = prep(headSQL)
@@ -66,7 +66,7 @@ func (st *liteStmts) in(ctx context.Context, tx *sql.Tx) *liteTx {
 // conversations reads the batch's conversations; the immediate transaction already holds SQLite's write lock.
 func (t *liteTx) conversations(ctx context.Context, ids []string, into map[string]*chat.Conversation) error {
 	for _, id := range ids {
-		conv, err := scanConversation(t.conv.QueryRowContext(ctx, id))
+		conv, err := scanCommitConversation(t.conv.QueryRowContext(ctx, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // answered as not found
 		}

@@ -76,6 +76,19 @@ func TestCommitterEnqueueFunc(t *testing.T) {
 		if first.Err != nil || first.Duplicate || first.Message.Seq != 1 || first.Conversation.LastSeq != 1 {
 			t.Fatalf("first send: %+v", first)
 		}
+		// The result's conversation is the committer's narrow read (commitConvCols): the fields it promises
+		// must be those of the stored conversation.
+		stored, err := s.Conversation(ctx, conv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := first.Conversation
+		if got.ID != stored.ID || got.SiteID != site.ID || got.CustomerID != cust.ID || got.TeamID != team.ID ||
+			got.AgentID != stored.AgentID || got.Status != stored.Status || got.Channel != chat.ChannelWeb ||
+			got.LastSeq != stored.LastSeq || !got.LastMessageAt.Equal(stored.LastMessageAt) ||
+			!got.FirstResponseAt.Equal(stored.FirstResponseAt) || got.Status == "" {
+			t.Fatalf("the result's conversation %+v does not match the stored %+v", got, stored)
+		}
 		if r := send(conv.ID, "m2", "again"); r.Err != nil || r.Message.Seq != 2 {
 			t.Fatalf("second send: %+v", r)
 		}

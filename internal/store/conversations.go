@@ -34,6 +34,27 @@ func scanConversation(r rowScanner) (*chat.Conversation, error) {
 	return &c, nil
 }
 
+// commitConvCols are the columns of a conversation that the group committer reads for a batch: who may write
+// to it (the checks), its head, and what publishing and the metrics need. A conversation's other columns are
+// left out of the read on every commit: each column costs the SQLite driver a few allocations per row
+// (docs/benchmarks.md, History 2026-12-03 night).
+const commitConvCols = "id, site_id, customer_id, team_id, agent_id, status, channel, last_seq, first_response_at"
+
+// scanCommitConversation reads the commitConvCols of a conversation; the other fields stay zero.
+func scanCommitConversation(r rowScanner) (*chat.Conversation, error) {
+	var c chat.Conversation
+	var team, agent sql.NullString
+	var status, channel string
+	var firstResp sql.NullInt64
+	if err := r.Scan(&c.ID, &c.SiteID, &c.CustomerID, &team, &agent, &status, &channel, &c.LastSeq, &firstResp); err != nil {
+		return nil, err
+	}
+	c.TeamID, c.AgentID = team.String, agent.String
+	c.Status, c.Channel = chat.Status(status), chat.Channel(channel)
+	c.FirstResponseAt = nullMS(firstResp)
+	return &c, nil
+}
+
 // StartInput describes a conversation to start.
 type StartInput struct {
 	SiteID     string
