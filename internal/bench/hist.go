@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -151,4 +153,79 @@ func (h *Hist) UnmarshalJSON(b []byte) error {
 	}
 	*h = Hist{counts: v.Counts, n: v.N, sum: v.Sum, min: v.Min, max: v.Max}
 	return nil
+}
+
+// promBucket is one cumulative bucket of a Prometheus histogram: the count of observations ≤ le.
+type promBucket struct {
+	le    float64 // +Inf for the last
+	count float64
+}
+
+// parsePromHistogram adds up the buckets of the histogram name over all its label sets (e.g. every channel)
+// from a Prometheus text exposition, in ascending order of le.
+func parsePromHistogram(text, name string) []promBucket {
+	sums := map[float64]float64{}
+	prefix := name + "_bucket{"
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		i := strings.Index(line, `le="`)
+		j := strings.LastIndexByte(line, ' ')
+		if i < 0 || j < i {
+			continue
+		}
+		leText := line[i+4:]
+		leText = leText[:strings.IndexByte(leText, '"')]
+		le, err1 := strconv.ParseFloat(leText, 64) // "+Inf" parses as +Inf
+		v, err2 := strconv.ParseFloat(line[j+1:], 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		sums[le] += v
+	}
+	out := make([]promBucket, 0, len(sums))
+	for le, c := range sums {
+		out = append(out, promBucket{le, c})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].le < out[b].le })
+	return out
+}
+
+// promQuantile estimates the q-quantile of cumulative buckets as Prometheus's histogram_quantile does: linear
+// interpolation inside the bucket that holds it, the lower bound of the first bucket taken as 0. A quantile in
+// the +Inf bucket is the largest finite bound. It returns NaN without observations. The estimate is only as
+// fine as the buckets (the server's latency buckets are 0.5, 1, 2, 5, 10, 25, 50, 100 ms, …).
+func promQuantile(b []promBucket, q float64) float64 {
+	if len(b) == 0 || b[len(b)-1].count == 0 {
+		return math.NaN()
+	}
+	rank := q * b[len(b)-1].count
+	lo, below := 0.0, 0.0
+	for _, x := range b {
+		if x.count >= rank {
+			if math.IsInf(x.le, 1) {
+				return lo
+			}
+			if x.count == below {
+				return x.le
+			}
+			return lo + (x.le-lo)*(rank-below)/(x.count-below)
+		}
+		lo, below = x.le, x.count
+	}
+	return lo
+}
+
+// promAbove is how many observations of cumulative buckets exceeded bound, which must be one of their le.
+func promAbove(b []promBucket, bound float64) float64 {
+	if len(b) == 0 {
+		return 0
+	}
+	for _, x := range b {
+		if x.le == bound {
+			return b[len(b)-1].count - x.count
+		}
+	}
+	return math.NaN()
 }

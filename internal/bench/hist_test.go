@@ -170,3 +170,48 @@ func TestPhaseSeconds(t *testing.T) {
 		t.Errorf("the phase's histogram holds %d, want 102", a.Hist.Count())
 	}
 }
+
+// The server's histograms are read as Prometheus exposes them: buckets added up over label sets, quantiles
+// interpolated inside a bucket like histogram_quantile, counts above a bound.
+func TestPromHistogram(t *testing.T) {
+	text := `# HELP parley_ack_latency_seconds x
+# TYPE parley_ack_latency_seconds histogram
+parley_ack_latency_seconds_bucket{channel="web",le="0.01"} 50
+parley_ack_latency_seconds_bucket{channel="web",le="0.025"} 90
+parley_ack_latency_seconds_bucket{channel="web",le="0.05"} 95
+parley_ack_latency_seconds_bucket{channel="web",le="+Inf"} 100
+parley_ack_latency_seconds_bucket{channel="app",le="0.01"} 50
+parley_ack_latency_seconds_bucket{channel="app",le="0.025"} 90
+parley_ack_latency_seconds_bucket{channel="app",le="0.05"} 100
+parley_ack_latency_seconds_bucket{channel="app",le="+Inf"} 100
+parley_ack_latency_seconds_sum{channel="app"} 1
+parley_ack_latency_seconds_count{channel="app"} 100
+parley_ack_latency_seconds_extra_bucket{le="0.01"} 7
+`
+	b := parsePromHistogram(text, "parley_ack_latency_seconds")
+	want := []promBucket{{0.01, 100}, {0.025, 180}, {0.05, 195}, {math.Inf(1), 200}}
+	if len(b) != len(want) {
+		t.Fatalf("buckets %v, want %v", b, want)
+	}
+	for i := range want {
+		if b[i] != want[i] {
+			t.Fatalf("buckets %v, want %v", b, want)
+		}
+	}
+	// The median (rank 100) is the first bucket's bound; the 0.95 quantile (rank 190) lies two thirds into
+	// (0.025, 0.05]; the 0.99 quantile (rank 198) is in +Inf: the largest finite bound.
+	for _, c := range []struct{ q, want float64 }{{0.5, 0.01}, {0.25, 0.005}, {0.95, 0.025 + 0.025*10/15}, {0.99, 0.05}} {
+		if got := promQuantile(b, c.q); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("quantile %v = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if got := promAbove(b, 0.025); got != 20 {
+		t.Errorf("above 25 ms: %v, want 20", got)
+	}
+	if got := promAbove(b, 0.02); !math.IsNaN(got) {
+		t.Errorf("above a bound that is not a bucket's: %v, want NaN", got)
+	}
+	if got := promQuantile(nil, 0.99); !math.IsNaN(got) {
+		t.Errorf("quantile without observations: %v, want NaN", got)
+	}
+}

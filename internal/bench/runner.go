@@ -273,6 +273,40 @@ func (r *Runner) serverMetrics() {
 	r.res.Extra["commit_batch_avg"] = avg("parley_commit_batch_size", 1)
 	r.res.Extra["commit_ms_avg"] = avg("parley_commit_duration_seconds", 1000)
 	r.res.Extra["commits"] = metric(r.srv.URL, "parley_commit_batch_size_count")
+	// The server's own view of the latency: from a send frame's receipt to its durable acknowledgement
+	// (parley_ack_latency_seconds), so a tail the clients see but the server does not is the transport's or
+	// the generator's. Estimated from the histogram's buckets, as fine as they are.
+	text, err := metricsText(r.srv.URL)
+	if err != nil {
+		return
+	}
+	ack := parsePromHistogram(text, "parley_ack_latency_seconds")
+	if q := promQuantile(ack, 0.99); !math.IsNaN(q) {
+		r.res.Extra["server_ack_p99_ms"] = round2(q * 1000)
+		if n := promAbove(ack, 0.025); !math.IsNaN(n) {
+			r.res.Extra["server_ack_over_25ms_pct"] = round2(100 * n / ack[len(ack)-1].count)
+		}
+	}
+	if n := promAbove(parsePromHistogram(text, "parley_commit_duration_seconds"), 0.025); !math.IsNaN(n) {
+		r.res.Extra["commits_over_25ms"] = n
+	}
+}
+
+// metricsText is the server's /metrics page.
+func metricsText(base string) (string, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	return string(b), nil
 }
 
 // progress prints a status line every two seconds until stop is called.
