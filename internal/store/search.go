@@ -212,7 +212,7 @@ func (s *Store) Search(ctx context.Context, query string, limit int) ([]SearchHi
 
 // MessageAt returns the message of a conversation at seq.
 func (s *Store) MessageAt(ctx context.Context, convID string, seq uint64) (*chat.Message, error) {
-	m, _, err := scanMessage(s.queryRow(ctx, "SELECT "+msgCols+" FROM messages WHERE conversation_id = ? AND seq = ?", convID, seq))
+	m, err := scanHistoryMessage(s.queryRow(ctx, "SELECT "+historyCols+" FROM messages WHERE conversation_id = ? AND seq = ?", convID, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, chat.ErrNotFound("message")
 	}
