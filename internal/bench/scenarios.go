@@ -628,6 +628,16 @@ func s6(ctx context.Context, r *Runner) error {
 	r.logf("seeded %d messages in %.1f s (%.0f rows/s)", total, seedS, float64(total)/seedS)
 	r.res.Extra["seed_s"] = round2(seedS)
 	r.res.Extra["seed_rows_per_s"] = math.Round(float64(total) / seedS)
+	if r.db.Kind == "sqlite" {
+		dirty, syncStart := dirtyBytes(), time.Now()
+		r.logf("syncing the seeded database to disk (%.0f MB dirty in the page cache)", float64(dirty)/1e6)
+		if err := r.db.SyncSeeded(); err != nil {
+			return fmt.Errorf("sync the seeded database: %w", err)
+		}
+		syncS := time.Since(syncStart).Seconds()
+		r.logf("synced in %.1f s", syncS)
+		r.res.Extra["seed_sync_s"] = round2(syncS)
+	}
 	if err := r.srv.Run(ctx); err != nil {
 		return err
 	}
