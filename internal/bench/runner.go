@@ -259,12 +259,16 @@ func (r *Runner) cost(a, b usage, msgs int64) {
 	}
 }
 
-// serverMetrics copies a few of the server's own figures into the result: the group commit's batch size and
-// duration, averaged over the run.
+// serverMetrics copies a few of the server's own figures into the result, from one read of its /metrics: the
+// group commit's batch size and duration, averaged over the run, and the server's own view of the latency.
 func (r *Runner) serverMetrics() {
+	text, err := metricsText(r.srv.URL)
+	if err != nil {
+		return
+	}
 	avg := func(name string, scale float64) any {
-		sum, _ := metric(r.srv.URL, name+"_sum").(float64)
-		n, _ := metric(r.srv.URL, name+"_count").(float64)
+		sum, _ := metricValue(text, name+"_sum").(float64)
+		n, _ := metricValue(text, name+"_count").(float64)
 		if n == 0 {
 			return nil
 		}
@@ -272,14 +276,10 @@ func (r *Runner) serverMetrics() {
 	}
 	r.res.Extra["commit_batch_avg"] = avg("parley_commit_batch_size", 1)
 	r.res.Extra["commit_ms_avg"] = avg("parley_commit_duration_seconds", 1000)
-	r.res.Extra["commits"] = metric(r.srv.URL, "parley_commit_batch_size_count")
-	// The server's own view of the latency: from a send frame's receipt to its durable acknowledgement
-	// (parley_ack_latency_seconds), so a tail the clients see but the server does not is the transport's or
-	// the generator's. Estimated from the histogram's buckets, as fine as they are.
-	text, err := metricsText(r.srv.URL)
-	if err != nil {
-		return
-	}
+	r.res.Extra["commits"] = metricValue(text, "parley_commit_batch_size_count")
+	// From a send frame's receipt to its durable acknowledgement (parley_ack_latency_seconds), so a tail the
+	// clients see but the server does not is the transport's or the generator's. Estimated from the
+	// histogram's buckets, as fine as they are.
 	ack := parsePromHistogram(text, "parley_ack_latency_seconds")
 	if q := promQuantile(ack, 0.99); !math.IsNaN(q) {
 		r.res.Extra["server_ack_p99_ms"] = round2(q * 1000)

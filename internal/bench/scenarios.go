@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -890,17 +889,18 @@ func s10(ctx context.Context, r *Runner) error {
 
 // metric reads one counter from the server's /metrics (summing its label sets); nil when absent.
 func metric(base, name string) any {
-	resp, err := http.Get(base + "/metrics")
+	text, err := metricsText(base)
 	if err != nil {
 		return nil
 	}
-	defer resp.Body.Close()
+	return metricValue(text, name)
+}
+
+// metricValue is one counter of a /metrics page (its label sets summed); nil when absent.
+func metricValue(text, name string) any {
 	var sum float64
 	found := false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for _, line := range strings.Split(text, "\n") {
 		if debug && (strings.Contains(line, "slow") || strings.Contains(line, "resumes") || strings.Contains(line, "panic")) && !strings.HasPrefix(line, "#") {
 			fmt.Fprintln(os.Stderr, "debug metric:", line)
 		}
