@@ -22,7 +22,8 @@ import (
 // conversations through the group committer, durable (SQLite synchronous=FULL; MySQL/MariaDB with
 // PARLEY_TEST_MYSQL_DSN). Besides the time per message it reports the process's CPU per message (cpu-µs/msg:
 // on a shared machine steadier than the time) and the commits' average batch. PARLEY_BENCH_CONVERSATIONS
-// (default 2,000) sets how many conversations the messages spread over.
+// (default 2,000) sets how many conversations the messages spread over, PARLEY_BENCH_SENDERS (default 64) how
+// many send at once: few senders make small commits, whose fixed cost dominates (S1 commits ~3 messages).
 //
 //	go test -run '^$' -bench Commit -benchtime 20000x -count 5 ./internal/store/ | benchstat -
 func BenchmarkCommit(b *testing.B) {
@@ -51,7 +52,10 @@ func benchCommit(b *testing.B, s *store.Store, n int) {
 	}})
 	defer c.Close()
 	body := "Hello, I ordered a blue jacket last week and it has not arrived yet. 你好，我上周订的蓝色外套还没到。"
-	const senders = 64
+	senders := 64
+	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_SENDERS")); err == nil && v > 0 {
+		senders = v
+	}
 	var next atomic.Int64
 	cpu0, db0 := cpuTime(), dbServerCPU()
 	b.ResetTimer()

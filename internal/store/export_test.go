@@ -7,3 +7,8 @@ import "time"
 func DelayTouchWrites(s *Store, d time.Duration) {
 	s.touches.beforeWrite = func() { time.Sleep(d) }
 }
+
+// PcacheRenames is how many times SQLite parked a page under the lock-byte page's number, which the page-cache
+// shim files under key 0 (pcache.go); PcacheShimErr why the shim is not installed, or nil.
+func PcacheRenames() int64 { return pcacheRenames.Load() }
+func PcacheShimErr() error { return pcacheShimErr }

@@ -155,6 +155,9 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if sync == "" {
 		sync = "FULL"
 	}
+	if pcacheShimErr != nil {
+		s.log.Warn("SQLite's page cache runs without the shim that spares commits a walk of the whole cache (pcache.go); messages are safe, commits cost more CPU", "err", pcacheShimErr)
+	}
 	// WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so an
 	// acknowledged message survives power loss. busy_timeout covers the moments a checkpoint holds the lock.
 	// No memory-mapped reads (mmap_size 0): in WAL mode a reader that finds the database changed since its last
