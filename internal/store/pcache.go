@@ -38,7 +38,11 @@ var (
 	pcacheRenames                    atomic.Int64 // rekeys through the lock-byte page's number, for tests
 )
 
-func init() { pcacheShimErr = installPcacheShim() }
+// The page-cache shim must be configured before SQLite is initialized; registering the VFS initializes it.
+func init() {
+	pcacheShimErr = installPcacheShim()
+	walVFSErr = installWALVFS()
+}
 
 func installPcacheShim() error {
 	tls := libc.NewTLS()

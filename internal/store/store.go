@@ -158,6 +158,9 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	if pcacheShimErr != nil {
 		s.log.Warn("SQLite's page cache runs without the shim that spares commits a walk of the whole cache (pcache.go); messages are safe, commits cost more CPU", "err", pcacheShimErr)
 	}
+	if walVFSErr != nil {
+		s.log.Warn("SQLite's writer writes its log frame by frame: the VFS that gathers a commit's frames is not installed (walvfs.go); messages are safe, commits cost more CPU", "err", walVFSErr)
+	}
 	// WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL at every commit, so an
 	// acknowledged message survives power loss. busy_timeout covers the moments a checkpoint holds the lock.
 	// No memory-mapped reads (mmap_size 0): in WAL mode a reader that finds the database changed since its last
@@ -178,7 +181,8 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	// collapsed (1,092 and 1,274 msgs/s, sends unanswered) and one fell behind (1,912); the server's RSS was
 	// ~50 MB smaller, S2 no different, and S1 pays less for SQLite's walk of the whole cache after a commit
 	// that split a page while the database is under 1 GiB (docs/benchmarks.md, History 2026-12-03 evening).
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)")
+	// walVFSFor: its commits' log frames go to the file in one write each (walvfs.go).
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)"+walVFSFor(sync))
 	if err != nil {
 		return err
 	}
