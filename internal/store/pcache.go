@@ -20,7 +20,7 @@ import (
 // it drops the pages above the end of the database; when that highest number is far above the end — the
 // lock-byte page in a database smaller than 1 GiB — it walks every page it holds to find them. So nearly every
 // commit that split a page walked the writer's whole cache: 6.6 % of the server's CPU in S1 on SQLite
-// (docs/benchmarks.md, History 2026-12-04).
+// (docs/benchmarks.md, History 2026-12-03 late night).
 //
 // The shim below installs SQLite's own default page cache with two of its methods wrapped: a fetch or a rekey
 // of the lock-byte page's number is filed under key 0 instead. No page is ever numbered 0 and no data page is
