@@ -136,7 +136,7 @@ func walOpen(tls *libc.TLS, vfs, name, f uintptr, flags int32, outFlags uintptr)
 	return rc
 }
 
-// flush writes the buffer out.
+// walFlush writes the file's buffer out.
 func walFlush(tls *libc.TLS, f uintptr) int32 {
 	st := walState(f)
 	if st.n == 0 {
