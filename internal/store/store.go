@@ -179,8 +179,10 @@ func (s *Store) openSQLite(ctx context.Context, o Options) error {
 	// commits do not reset it. Not 32 MiB, as it was: S6 on SQLite (10 M messages stored) on a 2-vCPU AMD host,
 	// four interleaved pairs, held 1,979-2,000 msgs/s in all four with 8 MiB, while with 32 MiB two runs
 	// collapsed (1,092 and 1,274 msgs/s, sends unanswered) and one fell behind (1,912); the server's RSS was
-	// ~50 MB smaller, S2 no different, and S1 pays less for SQLite's walk of the whole cache after a commit
-	// that split a page while the database is under 1 GiB (docs/benchmarks.md, History 2026-12-03 evening).
+	// ~50 MB smaller and S2 no different (docs/benchmarks.md, History 2026-12-03 evening). SQLite's walk of the
+	// whole cache after a commit that split a page, which made a larger cache dearer, is gone (pcache.go);
+	// 32 MiB measured again without it, two S6 pairs, left the commit's cost per message where it was
+	// (History 2026-12-03 late night).
 	// walVFSFor: its commits' log frames go to the file in one write each (walvfs.go).
 	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_txlock=immediate&_pragma=cache_size(-8192)&_pragma=wal_autocheckpoint(16384)&_pragma=journal_size_limit(67108864)"+walVFSFor(sync))
 	if err != nil {
