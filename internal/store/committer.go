@@ -457,7 +457,7 @@ func (c *Committer) apply(ctx context.Context, q querier, lite *liteTx, batch []
 	}
 	if lite != nil {
 		for _, conv := range heads {
-			if _, err := lite.head.ExecContext(ctx, conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), firstResponse(conv), conv.ID); err != nil {
+			if _, err := lite.stmt(lite.st.head).ExecContext(ctx, conv.LastSeq, ms(conv.LastMessageAt), ms(conv.UpdatedAt), firstResponse(conv), conv.ID); err != nil {
 				return nil, nil, err
 			}
 		}

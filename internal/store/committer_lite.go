@@ -3,17 +3,26 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
 
 // liteStmts are the group committer's statements on SQLite, prepared once. SQLite runs in the process, so a
-// prepared point statement per row costs less than parsing and planning one large statement per batch (the
-// multi-row INSERT and the OR-of-IN key lookup grew more expensive per message as batches grew).
+// prepared statement costs less than parsing and planning one large statement per batch (the multi-row INSERT
+// and the OR-of-IN key lookup grew more expensive per message as batches grew).
 type liteStmts struct {
-	conv, key, insert, head *sql.Stmt
+	// convs[n-1] reads n conversations by id (n up to liteConvsPer): a batch's conversations in one statement
+	// instead of one each. Each query costs the driver a fixed price (column names and types, the rows'
+	// state, database/sql's locks) that was two thirds of a point read's cost (docs/benchmarks.md, History
+	// 2026-12-07).
+	convs             [liteConvsPer]*sql.Stmt
+	key, insert, head *sql.Stmt
 }
+
+// liteConvsPer is the most conversations one prepared read takes; a larger batch reads in parts. Eight
+// statements of fixed arity, prepared up front: the writer's pool has one connection, which a transaction
+// holds, so nothing can be prepared on it during a commit.
+const liteConvsPer = 8
 
 // liteKeySQL finds a stored message by its client id. Without statistics SQLite prefers the covering primary
 // key (conversation_id, seq) for "conversation_id = ?" and reads the whole conversation for every lookup — a
@@ -31,7 +40,9 @@ func prepareLite(db *sql.DB) (*liteStmts, error) {
 		p, err = db.Prepare(q)
 		return p
 	}
-	st.conv = prep("SELECT " + commitConvCols + " FROM conversations WHERE id = ?")
+	for n := 1; n <= liteConvsPer; n++ {
+		st.convs[n-1] = prep("SELECT " + commitConvCols + " FROM conversations WHERE id IN (" + placeholders(n) + ")")
+	}
 	st.key = prep(liteKeySQL)
 	st.insert = prep("INSERT INTO messages (" + msgCols + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)")
 	st.head = prep(headSQL)
@@ -46,34 +57,65 @@ func (st *liteStmts) close() {
 	if st == nil {
 		return
 	}
-	for _, p := range []*sql.Stmt{st.conv, st.key, st.insert, st.head} {
+	for _, p := range append(st.convs[:], st.key, st.insert, st.head) {
 		if p != nil {
 			p.Close()
 		}
 	}
 }
 
-// liteTx is the statements bound to one transaction.
+// liteTx is the statements bound to one transaction, each bound when first used: binding (tx.StmtContext)
+// has a cost of its own, and most batches never look a key up.
 type liteTx struct {
-	conv, key, ins, head *sql.Stmt
+	ctx   context.Context
+	tx    *sql.Tx
+	st    *liteStmts
+	bound map[*sql.Stmt]*sql.Stmt
 }
 
 func (st *liteStmts) in(ctx context.Context, tx *sql.Tx) *liteTx {
-	return &liteTx{conv: tx.StmtContext(ctx, st.conv), key: tx.StmtContext(ctx, st.key),
-		ins: tx.StmtContext(ctx, st.insert), head: tx.StmtContext(ctx, st.head)}
+	return &liteTx{ctx: ctx, tx: tx, st: st}
 }
 
-// conversations reads the batch's conversations; the immediate transaction already holds SQLite's write lock.
+// stmt is p bound to the transaction.
+func (t *liteTx) stmt(p *sql.Stmt) *sql.Stmt {
+	if b := t.bound[p]; b != nil {
+		return b
+	}
+	if t.bound == nil {
+		t.bound = make(map[*sql.Stmt]*sql.Stmt, 4)
+	}
+	b := t.tx.StmtContext(t.ctx, p)
+	t.bound[p] = b
+	return b
+}
+
+// conversations reads the batch's conversations (ids sorted and distinct), up to liteConvsPer a statement; the
+// immediate transaction already holds SQLite's write lock. An id not found is left out (answered as not found).
 func (t *liteTx) conversations(ctx context.Context, ids []string, into map[string]*chat.Conversation) error {
-	for _, id := range ids {
-		conv, err := scanCommitConversation(t.conv.QueryRowContext(ctx, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			continue // answered as not found
+	args := make([]any, 0, min(len(ids), liteConvsPer))
+	for start := 0; start < len(ids); start += liteConvsPer {
+		part := ids[start:min(start+liteConvsPer, len(ids))]
+		args = args[:0]
+		for _, id := range part {
+			args = append(args, id)
 		}
+		rows, err := t.stmt(t.st.convs[len(part)-1]).QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
-		into[id] = conv
+		for rows.Next() {
+			conv, err := scanCommitConversation(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			into[conv.ID] = conv
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -88,7 +130,7 @@ func (t *liteTx) lookupKeys(ctx context.Context, batch []*SendRequest, into map[
 			continue
 		}
 		seen[p] = true
-		rows, err := t.key.QueryContext(ctx, p.conv, p.client)
+		rows, err := t.stmt(t.st.key).QueryContext(ctx, p.conv, p.client)
 		if err != nil {
 			return err
 		}
@@ -118,7 +160,7 @@ func (t *liteTx) insert(ctx context.Context, msgs []*chat.Message, hashes [][]by
 		if len(m.Meta) > 0 {
 			meta = string(m.Meta)
 		}
-		if _, err := t.ins.ExecContext(ctx, m.ConversationID, m.Seq, m.ID, string(m.SenderType), m.SenderID, m.SenderName,
+		if _, err := t.stmt(t.st.insert).ExecContext(ctx, m.ConversationID, m.Seq, m.ID, string(m.SenderType), m.SenderID, m.SenderName,
 			string(m.Type), m.Body, hashes[i], clientID, meta, ms(m.CreatedAt)); err != nil {
 			return err
 		}

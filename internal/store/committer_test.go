@@ -129,7 +129,7 @@ func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
 			mu.Unlock()
 		}})
 		defer c.Close()
-		var waits []func(context.Context) store.SendResult
+		var waits, missing []func(context.Context) store.SendResult
 		want := map[string]uint64{}
 		answered := map[string]bool{}
 		for round := range 2 {
@@ -149,11 +149,26 @@ func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
 				}
 				waits = append(waits, wait)
 				want[id]++
+				if round == 0 && i%7 == 3 {
+					// A conversation that does not exist, read in the same statement as known ones: it is
+					// answered as not found and the others of its batch are stored.
+					wait, err := c.Enqueue(ctx, &store.SendRequest{ConversationID: fmt.Sprintf("01930000-0000-7000-8000-%012d", i),
+						SenderType: chat.SenderCustomer, SenderID: "x", SenderName: "x", Type: chat.TypeText, Body: "hi", ClientMsgID: fmt.Sprint("u", i)})
+					if err != nil {
+						t.Fatal(err)
+					}
+					missing = append(missing, wait)
+				}
 			}
 		}
 		for _, wait := range waits {
 			if r := wait(ctx); r.Err != nil {
 				t.Fatal(r.Err)
+			}
+		}
+		for _, wait := range missing {
+			if r := wait(ctx); chat.ErrorCode(r.Err) != chat.CodeNotFound {
+				t.Fatalf("a send to an unknown conversation in a batch: %v, want %s", r.Err, chat.CodeNotFound)
 			}
 		}
 		if largest < 2 {
