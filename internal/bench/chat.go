@@ -336,5 +336,6 @@ func (r *Runner) fillPhase(p *PhaseResult, offered float64, d time.Duration) {
 	r.res.AchievedRate = round2(float64(p.Acked) / max(d, p.Span()).Seconds())
 	r.res.LatencyMS = p.Hist.Summary()
 	r.res.Extra["ack_latency_ms"] = p.AckHist.Summary()
+	r.res.Extra["send_late_ms"] = p.LateHist.Summary()
 	r.res.Extra["by_second"] = p.Seconds()
 }

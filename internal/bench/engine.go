@@ -67,6 +67,9 @@ type PhaseResult struct {
 	Hist      *Hist `json:"hist"`      // intended send time -> frame at the other side
 	AckHist   *Hist `json:"ack_hist"`  // intended send time -> acknowledgement at the sender
 	SlowHist  *Hist `json:"slow_hist"` // deliveries to slow clients (S10)
+	// LateHist is how late the generator itself was: intended send time -> the send handed to the client.
+	// A tail here is the generator's (its process starved of CPU), not the server's.
+	LateHist *Hist `json:"late_hist"`
 	// BySecond splits Hist by the second (unix) of the intended send time, so that a tail can be placed in
 	// time: a periodic stall shows as a second with a high p99 every so often.
 	BySecond map[int64]*Hist `json:"by_second"`
@@ -84,7 +87,7 @@ func (p *PhaseResult) Span() time.Duration {
 }
 
 func newPhaseResult() *PhaseResult {
-	return &PhaseResult{Hist: NewHist(), AckHist: NewHist(), SlowHist: NewHist(), BySecond: map[int64]*Hist{}}
+	return &PhaseResult{Hist: NewHist(), AckHist: NewHist(), SlowHist: NewHist(), LateHist: NewHist(), BySecond: map[int64]*Hist{}}
 }
 
 // recordDelivery counts one delivery to a client that is not slow, intended at unix nanos intended.
@@ -137,6 +140,9 @@ func (p *PhaseResult) merge(o *PhaseResult) {
 	p.Hist.Merge(o.Hist)
 	p.AckHist.Merge(o.AckHist)
 	p.SlowHist.Merge(o.SlowHist)
+	if o.LateHist != nil {
+		p.LateHist.Merge(o.LateHist)
+	}
 	if p.BySecond == nil {
 		p.BySecond = map[int64]*Hist{}
 	}
@@ -537,12 +543,14 @@ func (e *Engine) send(i int, v *vclient, conv string, phase int, intended time.T
 		defer e.sends.Done()
 		defer e.pending.Add(-1)
 		ctx, cancel := context.WithTimeout(context.Background(), e.spec.AckTimeout)
+		started := time.Now()
 		ack, err := v.c.SendID(ctx, conv, cid, body, "")
 		cancel()
 		now := time.Now()
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		p := s.phase(phase)
+		p.LateHist.Record(started.Sub(intended))
 		if err != nil {
 			e.errs.Add(1)
 			p.Errors++

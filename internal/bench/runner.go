@@ -287,8 +287,13 @@ func (r *Runner) serverMetrics() {
 			r.res.Extra["server_ack_over_25ms_pct"] = round2(100 * n / ack[len(ack)-1].count)
 		}
 	}
-	if n := promAbove(parsePromHistogram(text, "parley_commit_duration_seconds"), 0.025); !math.IsNaN(n) {
+	commits := parsePromHistogram(text, "parley_commit_duration_seconds")
+	if n := promAbove(commits, 0.025); !math.IsNaN(n) {
 		r.res.Extra["commits_over_25ms"] = n
+	}
+	// The slow commits below 25 ms too: a commit of 5-25 ms holds every send that arrives meanwhile.
+	if n := promAbove(commits, 0.005); !math.IsNaN(n) {
+		r.res.Extra["commits_over_5ms"] = n
 	}
 }
 

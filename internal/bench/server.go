@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,7 +101,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(s.log, "\n=== %s start: %s %s\n", time.Now().Format(time.RFC3339Nano), s.Bin, strings.Join(args, " "))
 	cmd := exec.Command(s.Bin, args...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	// The server chooses its own GOMAXPROCS, as it does deployed (cmd/parley: the CPUs and two more); a
+	// GOMAXPROCS in the benchmark's environment is not passed on (PARLEY_BENCH_SERVER_ENV can set one).
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
 	// PARLEY_BENCH_SERVER_ENV adds variables to the server's environment only (not the generators'), e.g.
 	// "GOGC=200 GODEBUG=gctrace=1", for experiments on the server's runtime.
 	cmd.Env = append(cmd.Env, strings.Fields(os.Getenv("PARLEY_BENCH_SERVER_ENV"))...)
