@@ -101,7 +101,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	fmt.Fprintf(s.log, "\n=== %s start: %s %s\n", time.Now().Format(time.RFC3339Nano), s.Bin, strings.Join(args, " "))
 	cmd := exec.Command(s.Bin, args...)
-	// The server chooses its own GOMAXPROCS, as it does deployed (cmd/parley: the CPUs and two more); a
+	// The server chooses its own GOMAXPROCS, as it does deployed (cmd/parley: the CPUs and one more); a
 	// GOMAXPROCS in the benchmark's environment is not passed on (PARLEY_BENCH_SERVER_ENV can set one).
 	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
 	// PARLEY_BENCH_SERVER_ENV adds variables to the server's environment only (not the generators'), e.g.

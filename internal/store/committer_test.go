@@ -123,10 +123,17 @@ func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
 		_, ids := startConversations(t, s, 210)
 		var mu sync.Mutex
 		largest := 0
+		order := map[string][]uint64{} // each conversation's messages in the order they were published
 		c := s.NewCommitter(store.CommitterOptions{MaxBatch: 512, Observe: func(n int, _ time.Duration, err error) {
 			mu.Lock()
 			largest = max(largest, n)
 			mu.Unlock()
+		}, Published: func(rs []store.SendResult) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, r := range rs {
+				order[r.Message.ConversationID] = append(order[r.Message.ConversationID], r.Message.Seq)
+			}
 		}})
 		defer c.Close()
 		var waits, missing []func(context.Context) store.SendResult
@@ -174,6 +181,20 @@ func TestCommitterBatchAdvancesEveryHead(t *testing.T) {
 		if largest < 2 {
 			t.Fatalf("the largest transaction held %d message(s): nothing was batched, so this tested nothing", largest)
 		}
+		mu.Lock()
+		for i, id := range ids {
+			// Published once each, in sequence order, across batches: the shard's publisher takes the batches
+			// in commit order.
+			got := order[id]
+			ok := len(got) == int(want[id])
+			for k, seq := range got {
+				ok = ok && seq == uint64(k+1)
+			}
+			if !ok {
+				t.Errorf("conversation %d: published seqs %v, want 1..%d in order", i, got, want[id])
+			}
+		}
+		mu.Unlock()
 		for i, id := range ids {
 			conv, err := s.Conversation(ctx, id)
 			if err != nil {
