@@ -25,10 +25,17 @@ import (
 // the commit path that blocks in a system call, and every P more is one more share of the collector's.
 const spareProcs = 1
 
-func main() {
-	if os.Getenv("GOMAXPROCS") == "" {
+// setProcs gives the process spareProcs more Go processors than Go chose, unless GOMAXPROCS is set (then Go
+// has applied it and it stays). It returns the number in effect.
+func setProcs(getenv func(string) string) int {
+	if getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + spareProcs)
 	}
+	return runtime.GOMAXPROCS(0)
+}
+
+func main() {
+	setProcs(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
