@@ -69,7 +69,8 @@ type CommitterOptions struct {
 	// QueueLen bounds each shard's queue; a full queue makes senders wait (their context bounds the wait).
 	QueueLen int
 	// Published is called after each commit, before the senders are answered, with the newly stored messages:
-	// publication happens strictly after the commit and never for a duplicate.
+	// publication happens strictly after the commit and never for a duplicate. It runs on the shard's
+	// publishing goroutine, one batch after another in commit order, while the shard's next batch commits.
 	Published func(results []SendResult)
 	// Observe reports each commit's size and duration (metrics).
 	Observe func(batch int, took time.Duration, err error)
@@ -180,7 +181,8 @@ func (c *Committer) Enqueue(ctx context.Context, r *SendRequest) (wait func(cont
 }
 
 // EnqueueFunc queues r like Enqueue and calls then with the outcome once r's transaction has ended (committed
-// or failed) and the messages are published. then runs on the committer's goroutine, so it must not block:
+// or failed) and the messages are published. then runs on the shard's publishing goroutine (which answers
+// the shard's batches in commit order, while the next batch commits), so it must not block:
 // the WebSocket transport queues its acknowledgement from it, which spares every send a goroutine and a timer
 // of its own waiting for the commit. then is not called when EnqueueFunc returns an error. Every queued
 // request is answered, Close included: a transaction is bounded by CommitTimeout.
@@ -237,6 +239,21 @@ func shardOf(id string, n int) int {
 
 func (c *Committer) loop(q chan *SendRequest) {
 	defer c.wg.Done()
+	// Under load a shard's outcomes are published and answered on a goroutine of their own, in commit order,
+	// while the next batch commits: the transaction is the shard's serial path, and its publication (a frame
+	// encoded and queued for every subscriber) and answers (an acknowledgement encoded and queued for every
+	// sender) need not hold it up. With nothing waiting to be committed the committer publishes itself, as
+	// soon as the publisher has finished what it was given (so the order holds): handing over would only add
+	// a goroutine's wake-up to every message's latency. The queue is short: a publisher that falls behind
+	// holds the committer back.
+	out := make(chan outcome, 4)
+	var handed sync.WaitGroup // outcomes handed to the publisher and not yet answered
+	published := make(chan struct{})
+	go c.publish(out, &handed, published)
+	defer func() {
+		close(out)
+		<-published
+	}()
 	batch := make([]*SendRequest, 0, c.o.MaxBatch)
 	eager := 0 // batches left that look their keys up first: a retry was seen lately (a reconnect storm)
 	for {
@@ -257,8 +274,50 @@ func (c *Committer) loop(q chan *SendRequest) {
 				break drain
 			}
 		}
-		c.commit(batch, &eager)
-		clear(batch)
+		o := c.commit(batch, &eager)
+		if len(q) == 0 {
+			handed.Wait() // every earlier batch answered: publishing here keeps the order
+			c.answer(o)
+			clear(batch)
+			continue
+		}
+		handed.Add(1)
+		out <- o
+		batch = make([]*SendRequest, 0, c.o.MaxBatch) // the publisher owns the committed one
+	}
+}
+
+// outcome is one committed (or failed) batch for the shard's publisher: the requests and their results, in
+// the batch's order.
+type outcome struct {
+	batch   []*SendRequest
+	results []SendResult
+}
+
+// publish answers the batches handed to it, one after another in commit order.
+func (c *Committer) publish(out <-chan outcome, handed *sync.WaitGroup, done chan<- struct{}) {
+	defer close(done)
+	for o := range out {
+		c.answer(o)
+		handed.Done()
+	}
+}
+
+// answer publishes a batch's new messages and then answers its senders: a conversation's messages are
+// published in the order of their sequence numbers, and a sender hears of its message only after it was
+// published.
+func (c *Committer) answer(o outcome) {
+	var fresh []SendResult
+	for _, res := range o.results {
+		if res.Err == nil && !res.Duplicate {
+			fresh = append(fresh, res)
+		}
+	}
+	if len(fresh) > 0 {
+		c.o.Published(fresh)
+	}
+	for i, r := range o.batch {
+		r.finish(o.results[i])
 	}
 }
 
@@ -267,9 +326,9 @@ func (c *Committer) loop(q chan *SendRequest) {
 // was not acknowledged), and each batch that meets one unprepared is run twice.
 const retryWindow = 64
 
-// commit runs one batch in one transaction and answers every request in it. eager is the shard's count of
-// batches left that look their keys up first (retryWindow).
-func (c *Committer) commit(batch []*SendRequest, eager *int) {
+// commit runs one batch in one transaction and returns every request's outcome, for the shard's publisher.
+// eager is the shard's count of batches left that look their keys up first (retryWindow).
+func (c *Committer) commit(batch []*SendRequest, eager *int) outcome {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), c.o.CommitTimeout)
 	defer cancel()
@@ -319,23 +378,12 @@ func (c *Committer) commit(batch []*SendRequest, eager *int) {
 	c.o.Observe(len(batch), time.Since(start), err)
 	if err != nil {
 		werr := c.s.wrap("commit messages", err)
-		for _, r := range batch {
-			r.finish(SendResult{Err: werr})
-		}
-		return
-	}
-	fresh := make([]SendResult, 0, len(results))
-	for _, res := range results {
-		if res.Err == nil && !res.Duplicate {
-			fresh = append(fresh, res)
+		results = make([]SendResult, len(batch))
+		for i := range results {
+			results[i].Err = werr
 		}
 	}
-	if len(fresh) > 0 {
-		c.o.Published(fresh)
-	}
-	for i, r := range batch {
-		r.finish(results[i])
-	}
+	return outcome{batch: batch, results: results}
 }
 
 type msgKey struct {
