@@ -140,9 +140,7 @@ func (p *PhaseResult) merge(o *PhaseResult) {
 	p.Hist.Merge(o.Hist)
 	p.AckHist.Merge(o.AckHist)
 	p.SlowHist.Merge(o.SlowHist)
-	if o.LateHist != nil {
-		p.LateHist.Merge(o.LateHist)
-	}
+	p.LateHist.Merge(o.LateHist)
 	if p.BySecond == nil {
 		p.BySecond = map[int64]*Hist{}
 	}

@@ -307,7 +307,7 @@ func (c *Committer) publish(out <-chan outcome, handed *sync.WaitGroup, done cha
 // published in the order of their sequence numbers, and a sender hears of its message only after it was
 // published.
 func (c *Committer) answer(o outcome) {
-	var fresh []SendResult
+	fresh := make([]SendResult, 0, len(o.results))
 	for _, res := range o.results {
 		if res.Err == nil && !res.Duplicate {
 			fresh = append(fresh, res)
@@ -615,6 +615,11 @@ func (c *Committer) lockConversations(ctx context.Context, q querier, ids []stri
 	if err != nil {
 		return err
 	}
+	return scanCommitConversations(rows, into)
+}
+
+// scanCommitConversations reads rows of commitConvCols into into, by id, and closes rows.
+func scanCommitConversations(rows *sql.Rows, into map[string]*chat.Conversation) error {
 	defer rows.Close()
 	for rows.Next() {
 		conv, err := scanCommitConversation(rows)

@@ -104,16 +104,7 @@ func (t *liteTx) conversations(ctx context.Context, ids []string, into map[strin
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			conv, err := scanCommitConversation(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			into[conv.ID] = conv
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := scanCommitConversations(rows, into); err != nil {
 			return err
 		}
 	}
