@@ -162,13 +162,20 @@ type promBucket struct {
 }
 
 // parsePromHistogram adds up the buckets of the histogram name over all its label sets (e.g. every channel)
-// from a Prometheus text exposition, in ascending order of le.
-func parsePromHistogram(text, name string) []promBucket {
+// from a Prometheus text exposition, in ascending order of le; with labels, over the label sets that hold every
+// one of them (each written as in the exposition, e.g. `route="GET /x"`).
+func parsePromHistogram(text, name string, labels ...string) []promBucket {
 	sums := map[float64]float64{}
 	prefix := name + "_bucket{"
+lines:
 	for _, line := range strings.Split(text, "\n") {
 		if !strings.HasPrefix(line, prefix) {
 			continue
+		}
+		for _, l := range labels {
+			if !strings.Contains(line, l) {
+				continue lines
+			}
 		}
 		i := strings.Index(line, `le="`)
 		j := strings.LastIndexByte(line, ' ')

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
@@ -213,5 +214,14 @@ parley_ack_latency_seconds_extra_bucket{le="0.01"} 7
 	}
 	if got := promQuantile(nil, 0.99); !math.IsNaN(got) {
 		t.Errorf("quantile without observations: %v, want NaN", got)
+	}
+	// With a label, only that label set's buckets.
+	app := parsePromHistogram(text, "parley_ack_latency_seconds", `channel="app"`)
+	wantApp := []promBucket{{0.01, 50}, {0.025, 90}, {0.05, 100}, {math.Inf(1), 100}}
+	if fmt.Sprint(app) != fmt.Sprint(wantApp) {
+		t.Errorf("app's buckets %v, want %v", app, wantApp)
+	}
+	if none := parsePromHistogram(text, "parley_ack_latency_seconds", `channel="wechat"`); len(none) != 0 {
+		t.Errorf("an absent label's buckets: %v, want none", none)
 	}
 }
