@@ -92,6 +92,11 @@ func (r *Runner) steadyChat(ctx context.Context, cfg chatCfg, d time.Duration, d
 // s2 steps the offered rate up until p99 passes 50 ms by far; max_rate is the highest step that held it.
 func s2(ctx context.Context, r *Runner) error {
 	cfg := chatCfg{customers: r.pick(2000, 500), agents: r.pick(50, 10), period: time.Second, customersSend: true}
+	// The customers' clients (the senders) in a generator process of their own, the agents' (the receivers) in
+	// this one (unless -workers says otherwise): two Go schedulers on the two cores instead of one. At 10,000
+	// msgs/s the generator's own lateness fell from p99 8.9-19.8 to 5.6-10.0 ms (docs/benchmarks.md, History
+	// 2026-12-07 afternoon).
+	cfg.workers = 1
 	r.override(&cfg, 1)
 	steps := []float64{1000, 2000, 4000, 6000, 8000, 10000, 12000, 15000, 20000, 25000}
 	if r.o.Smoke {
