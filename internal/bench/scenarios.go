@@ -600,7 +600,7 @@ func s6(ctx context.Context, r *Runner) error {
 	// The customers' clients run in a generator process of their own (unless -workers says otherwise): the
 	// history pages are timed by this process, which then shares its Go scheduler with the agents' 200 clients
 	// only, not with 10,000 customers'. In one process the pages' own lateness (intended time -> request
-	// started) reached a p99 of 6.8 ms, more than the whole target (docs/benchmarks.md, History 2026-12-07).
+	// started) reached a p99 of 6.8 ms, more than the whole target (docs/benchmarks.md, History 2026-12-07 afternoon).
 	cfg.workers = 1
 	r.override(&cfg, 2)
 	perConv := r.pick(1000, 200)
