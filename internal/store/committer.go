@@ -69,8 +69,9 @@ type CommitterOptions struct {
 	// QueueLen bounds each shard's queue; a full queue makes senders wait (their context bounds the wait).
 	QueueLen int
 	// Published is called after each commit, before the senders are answered, with the newly stored messages:
-	// publication happens strictly after the commit and never for a duplicate. It runs on the shard's
-	// publishing goroutine, one batch after another in commit order, while the shard's next batch commits.
+	// publication happens strictly after the commit and never for a duplicate. It runs one batch after another in
+	// commit order: on the shard's publishing goroutine while the shard's next batch commits, or on the
+	// committer's own goroutine when nothing waits to be committed.
 	Published func(results []SendResult)
 	// Observe reports each commit's size and duration (metrics).
 	Observe func(batch int, took time.Duration, err error)
@@ -182,7 +183,8 @@ func (c *Committer) Enqueue(ctx context.Context, r *SendRequest) (wait func(cont
 
 // EnqueueFunc queues r like Enqueue and calls then with the outcome once r's transaction has ended (committed
 // or failed) and the messages are published. then runs on the shard's publishing goroutine (which answers
-// the shard's batches in commit order, while the next batch commits), so it must not block:
+// the shard's batches in commit order, while the next batch commits) or, with nothing waiting to be committed,
+// on the committer's own, so it must not block:
 // the WebSocket transport queues its acknowledgement from it, which spares every send a goroutine and a timer
 // of its own waiting for the commit. then is not called when EnqueueFunc returns an error. Every queued
 // request is answered, Close included: a transaction is bounded by CommitTimeout.
