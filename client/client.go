@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/protocol"
@@ -219,11 +219,11 @@ func (c *Client) cursorFrame(key string) protocol.Cursor {
 	return f
 }
 
-// NewID returns a fresh client message id.
+// NewID returns a fresh client message id: a UUIDv7 (RFC 9562), time-ordered, so that the server's
+// idempotency index, which leads with the client message id, takes the entries of a commit's many
+// conversations on the page it wrote last instead of one page each (docs/protocol.md).
 func NewID() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+	return uuid.Must(uuid.NewV7()).String()
 }
 
 // Send sends a text message and waits for its acknowledgement, retrying under one client message id across

@@ -379,7 +379,7 @@ func seedGroup(ctx context.Context, db *sql.DB, group []SeedConv, perConv int) (
 			body := fmt.Sprintf("seeded history message %d: the quick brown fox jumps over the lazy dog", seq)
 			last = base.Add(time.Duration(seq) * time.Second)
 			args = append(args, c.ID, seq, id.String(), string(senderType), senderID, senderName, string(chat.TypeText),
-				body, chat.BodyHash(chat.TypeText, body), fmt.Sprintf("seed-%d", seq), last.UnixMilli())
+				body, chat.BodyHash(chat.TypeText, body), "seed-"+id.String(), last.UnixMilli())
 			rows++
 			if rows == seedRowsPerInsert {
 				if err := flush(); err != nil {

@@ -206,7 +206,6 @@ type Gen interface {
 type vclient struct {
 	spec ClientSpec
 	c    *client.Client
-	seq  atomic.Int64
 	rr   atomic.Int64
 
 	mu     sync.Mutex
@@ -524,7 +523,7 @@ func (e *Engine) staller(ph Phase) {
 }
 
 func (e *Engine) send(i int, v *vclient, conv string, phase int, intended time.Time) {
-	cid := v.spec.ID + "-" + strconv.FormatInt(v.seq.Add(1), 10)
+	cid := client.NewID() // time-ordered, as Parley's own clients send them
 	body := e.body(phase, intended)
 	e.sent.Add(1)
 	e.pending.Add(1)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/bench"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store"
@@ -21,7 +22,8 @@ import (
 // BenchmarkCommit measures the message path's store half alone: messages of many senders at once to random
 // conversations through the group committer, durable (SQLite synchronous=FULL; MySQL/MariaDB with
 // PARLEY_TEST_MYSQL_DSN). Besides the time per message it reports the process's CPU per message (cpu-µs/msg:
-// on a shared machine steadier than the time) and the commits' average batch. PARLEY_BENCH_CONVERSATIONS
+// on a shared machine steadier than the time), the commits' average batch and on SQLite the pages of the log a
+// message writes (wal-pages/msg). PARLEY_BENCH_CONVERSATIONS
 // (default 2,000) sets how many conversations the messages spread over, PARLEY_BENCH_SENDERS (default 64) how
 // many send at once: few senders make small commits, whose fixed cost dominates (S1 commits ~3 messages).
 //
@@ -56,8 +58,12 @@ func benchCommit(b *testing.B, s *store.Store, n int) {
 	if v, err := strconv.Atoi(os.Getenv("PARLEY_BENCH_SENDERS")); err == nil && v > 0 {
 		senders = v
 	}
+	// Parley's clients send time-ordered ids (UUIDv7, client.NewID); PARLEY_BENCH_RANDOM_IDS=1 sends random ones
+	// instead, as a client with UUIDv4s would.
+	randomIDs := os.Getenv("PARLEY_BENCH_RANDOM_IDS") == "1"
 	var next atomic.Int64
 	cpu0, db0 := cpuTime(), dbServerCPU()
+	wal0, _ := store.WALWrites()
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for w := range senders {
@@ -68,7 +74,7 @@ func benchCommit(b *testing.B, s *store.Store, n int) {
 			for next.Add(1) <= int64(b.N) {
 				conv := ids[rng.IntN(len(ids))]
 				r := c.Send(ctx, &store.SendRequest{ConversationID: conv, SenderType: chat.SenderCustomer, SenderID: "c",
-					SenderName: "c", Type: chat.TypeText, Body: body, ClientMsgID: fmt.Sprintf("m-%d-%d", w, rng.Uint64())})
+					SenderName: "c", Type: chat.TypeText, Body: body, ClientMsgID: clientID(randomIDs, w, rng)})
 				if r.Err != nil {
 					b.Error(r.Err)
 					return
@@ -85,6 +91,19 @@ func benchCommit(b *testing.B, s *store.Store, n int) {
 	if n := batches.Load(); n > 0 {
 		b.ReportMetric(float64(batched.Load())/float64(n), "msgs/commit")
 	}
+	if wal1, _ := store.WALWrites(); s.Info().Driver == "sqlite" {
+		// Each frame of the log is two gathered writes (its header, then the page): the pages a message dirties,
+		// which decide the log's bytes, the commit's copying and checksums, and the checkpoint's work.
+		b.ReportMetric(float64(wal1-wal0)/2/float64(b.N), "wal-pages/msg")
+	}
+}
+
+// clientID is a client message id: a UUIDv7 like Parley's clients send, or with random a random one.
+func clientID(random bool, w int, rng *rand.Rand) string {
+	if random {
+		return fmt.Sprintf("m-%d-%d", w, rng.Uint64())
+	}
+	return client.NewID()
 }
 
 // dbServerCPU is the CPU the local mariadbd has used, or -1 when there is none on this machine. The database

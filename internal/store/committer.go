@@ -639,7 +639,7 @@ type storedMsg struct {
 }
 
 // lookupKeys finds stored messages with the batch's client message ids, one query for the whole batch, each
-// conversation's ids as a range of the messages_client unique index.
+// conversation's ids as point reads of the messages_client unique index.
 func (c *Committer) lookupKeys(ctx context.Context, q querier, batch []*SendRequest, into map[msgKey]*storedMsg) error {
 	byConv := map[string][]string{}
 	var order []string
@@ -665,7 +665,9 @@ func (c *Committer) lookupKeys(ctx context.Context, q querier, batch []*SendRequ
 			args = append(args, k)
 		}
 	}
-	rows, err := q.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	// The unique index is named: led by the client id it can look like the dearer choice on a small table, and
+	// the primary key's range reads the whole of each conversation.
+	rows, err := q.QueryContext(ctx, "SELECT "+msgCols+" FROM messages"+c.s.d.useIndex("messages_client")+" WHERE "+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return err
 	}

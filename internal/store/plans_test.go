@@ -98,6 +98,8 @@ func planQueries(s *Store, f planFixture) []planQuery {
 			args: []any{f.convID}},
 
 		{name: "message by client id (SQLite group commit)", sql: liteKeySQL, args: []any{f.convID, "c-1"}, only: "sqlite", index: "messages_client"},
+		{name: "messages by client ids (MySQL group commit)", sql: "SELECT " + msgCols + " FROM messages FORCE INDEX (messages_client) WHERE (conversation_id = ? AND client_msg_id IN (?, ?)) OR (conversation_id = ? AND client_msg_id IN (?))",
+			args: []any{f.convID, "c-1", "c-2", "x", "c-3"}, only: "mysql", index: "messages_client"},
 
 		// Search (store/search.go).
 		{name: "messages to index", sql: "SELECT conversation_id, seq, id, type, body, deleted_at FROM messages WHERE id > ? ORDER BY id LIMIT 500",

@@ -1,6 +1,10 @@
 // REST calls of the console: JSON in and out, the session cookie sent by the browser, and the CSRF token on
 // every state-changing request (docs/api.md).
 
+import { newID } from "../../widget/src/id";
+
+export { newID };
+
 export interface Agent {
   id: string;
   name: string;
@@ -86,7 +90,7 @@ export async function upload(conversationID: string, file: File): Promise<void> 
     method: "POST",
     body: form,
     credentials: "same-origin",
-    headers: { "X-CSRF-Token": csrf, "Idempotency-Key": crypto.randomUUID() },
+    headers: { "X-CSRF-Token": csrf, "Idempotency-Key": newID() },
   });
   if (!res.ok) {
     const data = (await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } };

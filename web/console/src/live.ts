@@ -5,7 +5,7 @@
 // or a heartbeat head ahead of the position resubscribes, and a resume that cannot replay (reset, or more
 // missing than one replay holds) is reported to the console, which reads its lists again.
 
-import type { Message } from "./api";
+import { newID, type Message } from "./api";
 
 export interface Frame {
   type: string;
@@ -234,7 +234,7 @@ export class Live {
 
   /** send stores a message; the promise resolves on its acknowledgement (resent after reconnects). */
   send(conversationID: string, body: string, msgType: "text" | "note"): Promise<void> {
-    const id = crypto.randomUUID();
+    const id = newID();
     const frame = { type: "send", id, conversation_id: conversationID, client_msg_id: id, body, msg_type: msgType };
     return new Promise((resolve) => {
       this.pending.set(id, { frame, resolve });

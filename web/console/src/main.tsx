@@ -7,7 +7,7 @@
 import { Component, render } from "preact";
 import { useEffect, useRef } from "preact/hooks";
 import { batch, computed, effect, signal, useSignal } from "@preact/signals";
-import { ApiError, call, setCSRF, upload } from "./api";
+import { ApiError, call, newID, setCSRF, upload } from "./api";
 import type { Agent, Conversation, Message, SessionAnswer } from "./api";
 import { Live } from "./live";
 import type { Frame } from "./live";
@@ -553,7 +553,7 @@ async function transfer(target: string, note: string): Promise<void> {
       agent_id: kind === "agent" ? targetID : "",
       team_id: kind === "team" ? targetID : "",
       note,
-      client_msg_id: crypto.randomUUID(),
+      client_msg_id: newID(),
     });
     transferring.value = false;
     refreshOne(id);

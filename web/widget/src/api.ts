@@ -148,9 +148,4 @@ export class Api {
   }
 }
 
-/** newID returns a client message id: 32 hex characters from the browser's CSPRNG. */
-export function newID(): string {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
+export { newID } from "./id";
