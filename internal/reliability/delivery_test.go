@@ -173,9 +173,15 @@ func TestR3ResumeAfterDisconnect(t *testing.T) {
 				}
 			}
 		}()
-		total := 150
-		for i := 0; i < total; i++ {
-			op := h.Invoke("sender", conv.ID, client.NewID(), fmt.Sprintf("m%d", i))
+		// At least 150 messages, and on until the receivers were dropped at least 5 times: a fast machine sends
+		// 150 before the chaos has dropped anyone often enough to test resume.
+		const minMessages, minDrops, maxMessages = 150, 5, 20000
+		total := 0
+		for ; total < minMessages || drops.Load() < minDrops; total++ {
+			if total == maxMessages {
+				t.Fatalf("only %d drops in %d messages; the test did not test resume", drops.Load(), total)
+			}
+			op := h.Invoke("sender", conv.ID, client.NewID(), fmt.Sprintf("m%d", total))
 			ack, err := sender.SendID(context.Background(), conv.ID, op.ClientMsgID, op.Body, "")
 			if err != nil {
 				t.Fatal(err)
@@ -187,9 +193,6 @@ func TestR3ResumeAfterDisconnect(t *testing.T) {
 		r := h.Check(map[string][]protocol.Message{conv.ID: allMessages(t, n.Admin, conv.ID)})
 		if !r.Clean() {
 			t.Fatalf("checker after %d drops: %v", drops.Load(), r)
-		}
-		if drops.Load() < 5 {
-			t.Fatalf("only %d drops happened; the test did not test resume", drops.Load())
 		}
 	})
 }
