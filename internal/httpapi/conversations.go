@@ -251,11 +251,23 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// {"epoch":…,"head_seq":…,"messages":[…]}, the bytes json.Marshal gives for the map of those three, encoded
+	// by hand: encoding/json's reflection over 50 messages was a third of a page's CPU (protocol.AppendJSON).
+	b := make([]byte, 0, 64+320*len(msgs))
+	b = append(b, `{"epoch":`...)
+	b = protocol.AppendJSONString(b, s.msg.Epoch())
+	b = append(b, `,"head_seq":`...)
+	b = strconv.AppendUint(b, conv.LastSeq, 10)
+	b = append(b, `,"messages":`...)
 	if msgs == nil {
 		msgs = []*protocol.Message{}
 	}
-	resp := map[string]any{"messages": msgs, "epoch": s.msg.Epoch(), "head_seq": conv.LastSeq}
-	writeJSON(w, http.StatusOK, resp)
+	b, err = protocol.AppendMessages(b, msgs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSONBytes(w, http.StatusOK, append(b, '}'))
 }
 
 func seqParam(v, name string) (uint64, error) {

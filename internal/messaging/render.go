@@ -21,10 +21,10 @@ func WireMessage(m *chat.Message, forCustomer bool) *protocol.Message {
 
 // MessageDelivery serializes a message once per audience for the hub.
 func MessageDelivery(m *chat.Message, epoch string) *hub.Delivery {
-	agent := mustJSON(protocol.ServerFrame{Type: protocol.TypeMessage, Epoch: epoch, Message: WireMessage(m, false)})
+	agent := messageFrame(epoch, WireMessage(m, false))
 	customer := agent
 	if !m.VisibleToCustomer() || m.Deleted {
-		customer = mustJSON(protocol.ServerFrame{Type: protocol.TypeMessage, Epoch: epoch, Message: WireMessage(m, true)})
+		customer = messageFrame(epoch, WireMessage(m, true))
 	}
 	return &hub.Delivery{Topic: m.ConversationID, Seq: m.Seq, Kind: protocol.TypeMessage, Agent: agent, Customer: customer}
 }
@@ -39,6 +39,16 @@ func WireEvent(ev chat.Event) *protocol.Event {
 func EventDelivery(ev chat.Event, epoch string) *hub.Delivery {
 	return &hub.Delivery{Topic: ev.Stream, Seq: ev.Seq, Kind: protocol.TypeEvent,
 		Agent: mustJSON(protocol.ServerFrame{Type: protocol.TypeEvent, Epoch: epoch, Event: WireEvent(ev)})}
+}
+
+// messageFrame encodes a message frame (protocol.AppendMessageFrame: the bytes json.Marshal gives, without
+// its reflection); a stored message always encodes, as mustJSON assumes of every frame.
+func messageFrame(epoch string, m *protocol.Message) []byte {
+	b, err := protocol.AppendMessageFrame(make([]byte, 0, 256+len(m.Body)+len(m.Meta)), epoch, m)
+	if err != nil {
+		panic("messaging: marshal frame: " + err.Error())
+	}
+	return b
 }
 
 // mustJSON marshals a frame; frames are plain structs that always marshal.

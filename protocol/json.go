@@ -1,0 +1,153 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// AppendJSON appends m's JSON encoding to b: the bytes json.Marshal gives for m, written out by hand. A
+// history page is 50 messages, and encoding them by reflection was a third of the server's CPU for a page
+// (docs/benchmarks.md, History 2026-12-07 afternoon). (A MarshalJSON method cannot help: encoding/json scans
+// and compacts whatever a Marshaler returns, which cost more than its reflection saved.) The fields come in
+// order, empty ones left out as omitempty and omitzero say; strings are escaped as encoding/json escapes them,
+// HTML's <, > and & included; meta is compacted and escaped as a json.RawMessage is. It fails where json.Marshal
+// fails: meta that is not JSON, a time outside the years 0–9999. TestAppendJSONMatchesEncodingJSON holds the
+// two to the same bytes.
+func (m *Message) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"conversation_id":`...)
+	b = appendJSONString(b, m.ConversationID)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, m.Seq, 10)
+	b = appendField(b, `,"id":`, m.ID)
+	b = appendField(b, `,"sender_type":`, m.SenderType)
+	b = appendField(b, `,"sender_id":`, m.SenderID)
+	b = appendField(b, `,"sender_name":`, m.SenderName)
+	b = appendField(b, `,"type":`, m.Type)
+	b = appendField(b, `,"body":`, m.Body)
+	b = appendField(b, `,"client_msg_id":`, m.ClientMsgID)
+	if len(m.Meta) > 0 {
+		var c bytes.Buffer
+		if err := json.Compact(&c, m.Meta); err != nil {
+			return b, err
+		}
+		var e bytes.Buffer
+		json.HTMLEscape(&e, c.Bytes())
+		b = append(b, `,"meta":`...)
+		b = append(b, e.Bytes()...)
+	}
+	if !m.TS.IsZero() {
+		if y := m.TS.Year(); y < 0 || y > 9999 {
+			return b, errors.New("protocol: message time outside of the years 0 to 9999")
+		}
+		b = append(b, `,"ts":"`...)
+		b = m.TS.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	if m.Hidden {
+		b = append(b, `,"hidden":true`...)
+	}
+	return append(b, '}'), nil
+}
+
+// AppendMessageFrame appends the frame that carries m to a subscriber: the bytes json.Marshal gives for
+// ServerFrame{Type: TypeMessage, Epoch: epoch, Message: m}. Every message is encoded once per audience on its
+// way out (messaging.MessageDelivery).
+func AppendMessageFrame(b []byte, epoch string, m *Message) ([]byte, error) {
+	b = append(b, `{"type":"message"`...)
+	b = appendField(b, `,"epoch":`, epoch)
+	b = append(b, `,"message":`...)
+	b, err := m.AppendJSON(b)
+	return append(b, '}'), err
+}
+
+// AppendMessages appends msgs as json.Marshal encodes a []*Message: an array, or null for a nil slice.
+func AppendMessages(b []byte, msgs []*Message) ([]byte, error) {
+	if msgs == nil {
+		return append(b, "null"...), nil
+	}
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if m == nil {
+			b = append(b, "null"...)
+			continue
+		}
+		var err error
+		if b, err = m.AppendJSON(b); err != nil {
+			return b, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// AppendJSONString appends s as json.Marshal encodes a string.
+func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
+
+// appendField appends a string field that is omitted when empty (omitempty).
+func appendField(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendJSONString(append(b, key...), v)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string the way json.Marshal writes one: \" and \\; \b, \f, \n, \r and
+// \t; other control characters and HTML's <, > and & as \u00XX; U+2028 and U+2029 as \u2028 and \u2029; each
+// byte of invalid UTF-8 as \ufffd.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
