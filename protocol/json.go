@@ -19,7 +19,7 @@ import (
 // two to the same bytes.
 func (m *Message) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"conversation_id":`...)
-	b = appendJSONString(b, m.ConversationID)
+	b = AppendJSONString(b, m.ConversationID)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, m.Seq, 10)
 	b = appendField(b, `,"id":`, m.ID)
@@ -86,23 +86,20 @@ func AppendMessages(b []byte, msgs []*Message) ([]byte, error) {
 	return append(b, ']'), nil
 }
 
-// AppendJSONString appends s as json.Marshal encodes a string.
-func AppendJSONString(b []byte, s string) []byte { return appendJSONString(b, s) }
-
 // appendField appends a string field that is omitted when empty (omitempty).
 func appendField(b []byte, key, v string) []byte {
 	if v == "" {
 		return b
 	}
-	return appendJSONString(append(b, key...), v)
+	return AppendJSONString(append(b, key...), v)
 }
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string the way json.Marshal writes one: \" and \\; \b, \f, \n, \r and
+// AppendJSONString appends s as a JSON string the way json.Marshal writes one: \" and \\; \b, \f, \n, \r and
 // \t; other control characters and HTML's <, > and & as \u00XX; U+2028 and U+2029 as \u2028 and \u2029; each
 // byte of invalid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
+func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

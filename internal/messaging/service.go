@@ -281,9 +281,9 @@ func (s *Service) SendAsync(ctx context.Context, p *auth.Principal, in SendInput
 // SendThen is SendAsync with a callback instead of a waiter: done gets the acknowledgement or the reason there
 // is none, exactly as Pending.Wait would give them. A send refused before it is queued is answered at once, on
 // the caller's goroutine; a queued one from the group committer (its shard's publishing goroutine, or the
-// committer's own when nothing else waits) right after its commit and publication, so done must not block. Only a customer's message to a conversation closed in the
-// meantime takes a goroutine, to reopen the conversation and send again. It spares the WebSocket transport a
-// goroutine and a timer per message.
+// committer's own when nothing else waits) right after its commit and publication, so done must not block.
+// Only a customer's message to a conversation closed in the meantime takes a goroutine, to reopen the
+// conversation and send again. It spares the WebSocket transport a goroutine and a timer per message.
 func (s *Service) SendThen(ctx context.Context, p *auth.Principal, in SendInput, done func(store.SendResult, error)) {
 	pd := &Pending{s: s, start: s.o.Now()}
 	req, err := s.sendRequest(p, in, pd)

@@ -147,5 +147,3 @@ export class Api {
     return (ct.includes("json") ? await res.json() : await res.blob()) as T;
   }
 }
-
-export { newID } from "./id";

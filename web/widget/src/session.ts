@@ -5,7 +5,8 @@
 // once (duplicates dropped, gaps refilled by resubscribing); a reload or a second tab picks up the same
 // conversation from the server's history.
 
-import { Api, ApiError, newID, type Conversation, type HistoryPage, type ServerFrame, type SiteSettings, type VisitorSession, type WireMessage } from "./api";
+import { Api, ApiError, type Conversation, type HistoryPage, type ServerFrame, type SiteSettings, type VisitorSession, type WireMessage } from "./api";
+import { newID } from "./id";
 import { Connection } from "./conn";
 
 /** OutItem is a message the customer wrote that the server has not acknowledged yet. */
