@@ -330,7 +330,7 @@ func (c *Client) Disconnect() {
 }
 
 func (c *Client) write(f protocol.ClientFrame) error {
-	b, err := json.Marshal(f)
+	b, err := f.AppendJSON(make([]byte, 0, 128+len(f.Body)))
 	if err != nil {
 		return err
 	}
@@ -566,8 +566,11 @@ func (c *Client) serve(conn *websocket.Conn) {
 			return
 		}
 		var f protocol.ServerFrame
-		if err := json.Unmarshal(data, &f); err != nil {
-			continue
+		if !protocol.DecodeServerFrame(data, &f) {
+			f = protocol.ServerFrame{}
+			if err := json.Unmarshal(data, &f); err != nil {
+				continue
+			}
 		}
 		c.handle(f)
 	}

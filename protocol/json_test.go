@@ -121,6 +121,71 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
+// TestAppendFrameJSONMatchesEncodingJSON holds ServerFrame.AppendJSON and ClientFrame.AppendJSON to
+// json.Marshal: the same bytes, or an error where it fails, over every field, set and unset.
+func TestAppendFrameJSONMatchesEncodingJSON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	pick := func() string {
+		if rng.IntN(3) == 0 {
+			return ""
+		}
+		return randomString(rng)
+	}
+	num := func() uint64 {
+		if rng.IntN(3) == 0 {
+			return 0
+		}
+		return rng.Uint64() >> rng.IntN(64)
+	}
+	small := func() int { return rng.IntN(5) - 2 }
+	same := func(v interface{ AppendJSON([]byte) ([]byte, error) }) {
+		t.Helper()
+		want, werr := json.Marshal(v)
+		got, gerr := v.AppendJSON([]byte("prefix"))
+		if (gerr == nil) != (werr == nil) || (werr == nil && string(got) != "prefix"+string(want)) {
+			t.Fatalf("%#v: AppendJSON error %v, json.Marshal error %v\n got %q\nwant %q", v, gerr, werr, got, "prefix"+string(want))
+		}
+	}
+	same(&ServerFrame{})
+	same(&ClientFrame{})
+	same(&ServerFrame{Type: TypeAck, TS: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}) // refused by both
+	same(&ServerFrame{Type: TypeEvent, Event: &Event{Stream: "s", Payload: json.RawMessage(`{"a":`)}})
+	for range 20000 {
+		f := &ServerFrame{Type: pick(), Ref: pick(), Epoch: pick(), ConversationID: pick(), Stream: pick(), ClientMsgID: pick(),
+			Seq: num(), ID: pick(), Duplicate: rng.IntN(2) == 0, NextSeq: num(), Reset: rng.IntN(2) == 0, HeadSeq: num(),
+			Side: pick(), Name: pick(), Position: small(), EstimatedWaitS: small() * 60, HeartbeatS: small() * 25,
+			Code: pick(), Error: pick(), Field: pick()}
+		if rng.IntN(2) == 0 {
+			f.TS = randomMessage(rng).TS
+		}
+		switch rng.IntN(6) {
+		case 0:
+			f.Message = randomMessage(rng)
+		case 1:
+			f.Event = &Event{Stream: pick(), Seq: num(), Kind: pick(), ConversationID: pick(), TS: randomMessage(rng).TS}
+			if rng.IntN(2) == 0 {
+				f.Event.Payload = json.RawMessage(metas[rng.IntN(len(metas))])
+			}
+		case 2:
+			f.Heads = map[string]uint64{}
+			for range rng.IntN(3) {
+				f.Heads[pick()] = num()
+			}
+		case 3:
+			r := rng.IntN(2) == 0
+			f.Recovered = &r
+			f.Principal = &Principal{Kind: pick(), ID: pick(), Name: pick(), Role: pick(), SiteID: pick()}
+		}
+		same(f)
+		c := &ClientFrame{Type: pick(), ID: pick(), Token: pick(), ConversationID: pick(), ClientMsgID: pick(), Body: pick(),
+			MsgType: pick(), Seq: num()}
+		for range rng.IntN(3) {
+			c.Subscriptions = append(c.Subscriptions, Cursor{ConversationID: pick(), Stream: pick(), LastSeq: num()})
+		}
+		same(c)
+	}
+}
+
 func mustMarshal(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

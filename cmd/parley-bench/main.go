@@ -71,9 +71,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.NoStall, "no-stall", false, "S10 only: a control run in which the slow agents never stop reading; its p99_ratio is the noise to judge a normal run's against")
 	var timeout time.Duration
 	fs.DurationVar(&timeout, "timeout", 0, "give up after this long: write where the benchmark is waiting (every goroutine's stack) and exit with status 3 (default 60m per run, 10m with -smoke)")
+	var genProfile string
+	fs.StringVar(&genProfile, "gen-cpuprofile", "", "take a CPU profile of every generator process (this one and its workers) over its whole life and write it to PREFIX.main.PID and PREFIX.worker.PID")
 	fs.BoolVar(&worker, "worker", false, "internal: run as a generator process driven through stdin/stdout")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if genProfile != "" {
+		os.Setenv(genProfileEnv, genProfile) // the worker processes inherit it
+	}
+	if prefix := os.Getenv(genProfileEnv); prefix != "" {
+		stop, err := profileGenerator(prefix, worker)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	if worker {
 		return bench.ServeWorker(ctx, stdin, stdout)
@@ -124,4 +136,29 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			res.Scenario, res.Lost, res.Duplicated, res.Reordered, res.Errors)}
 	}
 	return nil
+}
+
+// genProfileEnv hands -gen-cpuprofile's prefix to the generator's worker processes.
+const genProfileEnv = "PARLEY_BENCH_GEN_CPUPROFILE"
+
+// profileGenerator starts a CPU profile of this generator process, written to prefix.main.PID (or
+// prefix.worker.PID) when stop is called. The generator shares the machine's cores with the server, so what it
+// costs a message is the server's loss (docs/benchmarks.md).
+func profileGenerator(prefix string, worker bool) (stop func(), err error) {
+	role := "main"
+	if worker {
+		role = "worker"
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%s.%d", prefix, role, os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("-gen-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-gen-cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

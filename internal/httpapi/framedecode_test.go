@@ -55,8 +55,8 @@ func TestDecodeClientFrameAgreesWithStrict(t *testing.T) {
 	for _, s := range frameSeeds {
 		checkFrameDecode(t, []byte(s))
 		var f protocol.ClientFrame
-		if got := decodeClientFrame([]byte(s), &f); got != fast[s] {
-			t.Errorf("decodeClientFrame(%s) = %v, want %v", s, got, fast[s])
+		if got := protocol.DecodeClientFrame([]byte(s), &f); got != fast[s] {
+			t.Errorf("protocol.DecodeClientFrame(%s) = %v, want %v", s, got, fast[s])
 		}
 	}
 }
@@ -64,7 +64,7 @@ func TestDecodeClientFrameAgreesWithStrict(t *testing.T) {
 func checkFrameDecode(t *testing.T, data []byte) {
 	t.Helper()
 	var fast, strict protocol.ClientFrame
-	if !decodeClientFrame(data, &fast) {
+	if !protocol.DecodeClientFrame(data, &fast) {
 		return
 	}
 	if err := unmarshalStrict(data, &strict); err != nil {
@@ -91,7 +91,7 @@ func BenchmarkDecodeClientFrame(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			var f protocol.ClientFrame
-			decodeClientFrame(data, &f)
+			protocol.DecodeClientFrame(data, &f)
 		}
 	})
 	b.Run("strict", func(b *testing.B) {

@@ -685,7 +685,7 @@ func (c *wsConn) process(data []byte) bool {
 func (c *wsConn) frame(data []byte) bool {
 	var f protocol.ClientFrame
 	var err error
-	if !decodeClientFrame(data, &f) {
+	if !protocol.DecodeClientFrame(data, &f) {
 		f = protocol.ClientFrame{}
 		err = unmarshalStrict(data, &f)
 	}

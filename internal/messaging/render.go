@@ -1,8 +1,6 @@
 package messaging
 
 import (
-	"encoding/json"
-
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/protocol"
@@ -51,9 +49,10 @@ func messageFrame(epoch string, m *protocol.Message) []byte {
 	return b
 }
 
-// mustJSON marshals a frame; frames are plain structs that always marshal.
-func mustJSON(v any) []byte {
-	b, err := json.Marshal(v)
+// mustJSON encodes a frame (the bytes json.Marshal gives, written by protocol.ServerFrame.AppendJSON); the
+// frames the server builds always encode.
+func mustJSON(f protocol.ServerFrame) []byte {
+	b, err := f.AppendJSON(make([]byte, 0, 256))
 	if err != nil {
 		panic("messaging: marshal frame: " + err.Error())
 	}

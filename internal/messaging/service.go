@@ -500,4 +500,4 @@ func (s *Service) ReadCursors(ctx context.Context, convID string) (customer, age
 }
 
 // Marshal serializes a frame; transports use it for the frames they build.
-func Marshal(v any) []byte { return mustJSON(v) }
+func Marshal(f protocol.ServerFrame) []byte { return mustJSON(f) }
