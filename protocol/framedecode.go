@@ -21,54 +21,27 @@ func DecodeClientFrame(data []byte, f *ClientFrame) bool {
 		return false
 	}
 	d := frameDecoder{b: data}
-	if !d.byte('{') {
-		return false
-	}
-	if d.byte('}') {
-		return d.end()
-	}
-	for {
-		key, ok := d.str()
-		if !ok || !d.byte(':') {
-			return false
-		}
-		var dst *string
+	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "type":
-			dst = &f.Type
+			return d.strTo(&f.Type)
 		case "id":
-			dst = &f.ID
+			return d.strTo(&f.ID)
 		case "token":
-			dst = &f.Token
+			return d.strTo(&f.Token)
 		case "conversation_id":
-			dst = &f.ConversationID
+			return d.strTo(&f.ConversationID)
 		case "client_msg_id":
-			dst = &f.ClientMsgID
+			return d.strTo(&f.ClientMsgID)
 		case "body":
-			dst = &f.Body
+			return d.strTo(&f.Body)
 		case "msg_type":
-			dst = &f.MsgType
+			return d.strTo(&f.MsgType)
 		case "seq":
-			n, ok := d.uint()
-			if !ok {
-				return false
-			}
-			f.Seq = n
-		default:
-			return false
+			return d.uintTo(&f.Seq)
 		}
-		if dst != nil {
-			v, ok := d.str()
-			if !ok {
-				return false
-			}
-			*dst = string(v)
-		}
-		if d.byte(',') {
-			continue
-		}
-		return d.byte('}') && d.end()
-	}
+		return false
+	}) && d.end()
 }
 
 // DecodeServerFrame is DecodeClientFrame's counterpart for a client: it decodes the frames a client reads
