@@ -776,6 +776,39 @@ func (r *Runner) serverHistory() {
 	}
 }
 
+// serverSubscribes copies the server's view of the window's subscribe frames into the result (the histogram
+// parley_subscribe_duration_seconds less before, its state when the window began): how many there were, how
+// many took over 100 ms, and the bucket bound the slowest stayed under ("+Inf" past the largest). In S10 the
+// slow agents' reconnects subscribe their 120 conversations in one frame each.
+func (r *Runner) serverSubscribes(before []promBucket) {
+	text, err := metricsText(r.srv.URL)
+	if err != nil {
+		return
+	}
+	b := parsePromHistogram(text, "parley_subscribe_duration_seconds")
+	if len(b) == 0 || len(before) != len(b) {
+		return
+	}
+	for i := range b {
+		b[i].count -= before[i].count
+	}
+	total := b[len(b)-1].count
+	r.res.Extra["server_subscribes"] = total
+	if n := promAbove(b, 0.1); !math.IsNaN(n) {
+		r.res.Extra["server_subscribes_over_100ms"] = n
+	}
+	for _, x := range b {
+		if x.count == total && total > 0 {
+			if math.IsInf(x.le, 1) {
+				r.res.Extra["server_subscribe_max_under_s"] = "+Inf"
+			} else {
+				r.res.Extra["server_subscribe_max_under_s"] = x.le
+			}
+			break
+		}
+	}
+}
+
 // s9 kills the server with SIGKILL at random moments under load, restarts it on the same data and port, and
 // checks that nothing acknowledged was lost and that every client resumed.
 func s9(ctx context.Context, r *Runner) error {
@@ -895,7 +928,11 @@ func s10(ctx context.Context, r *Runner) error {
 	}
 	defer ch.g.close()
 	var rssMax atomic.Int64
+	var subsBefore []promBucket // the subscribe frames of the connect and routing, left out of the window's
 	during := func(ctx context.Context, start time.Time) error {
+		if text, err := metricsText(r.srv.URL); err == nil {
+			subsBefore = parsePromHistogram(text, "parley_subscribe_duration_seconds")
+		}
 		go func() {
 			for time.Now().Before(start.Add(d)) {
 				u, _ := ProcUsage(r.srv.Pid())
@@ -924,6 +961,7 @@ func s10(ctx context.Context, r *Runner) error {
 	}
 	r.res.Extra["server_rss_max_bytes"] = rssMax.Load()
 	r.res.Extra["slow_consumer_disconnects"] = metric(r.srv.URL, "parley_slow_consumer_disconnects_total")
+	r.serverSubscribes(subsBefore)
 	r.res.Params["slow_agents"], r.res.Params["stall_s"], r.res.Params["stall_every_s"] = cfg.slowAgents, stallFor.Seconds(), stallEvery.Seconds()
 	r.res.Params["period_s"] = cfg.period.Seconds()
 	r.res.Params["control"] = r.o.NoStall

@@ -939,6 +939,7 @@ func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.C
 		c.sendErr(f.ID, chat.Invalid("subscriptions", "give 1 to 500 subscriptions"))
 		return
 	}
+	defer func(start time.Time) { c.s.metrics.SubscribeDuration.Observe(time.Since(start).Seconds()) }(time.Now())
 	for _, cur := range f.Subscriptions {
 		c.resume(ctx, p, f.ID, cur)
 		if p.Customer != nil && cur.ConversationID != "" {

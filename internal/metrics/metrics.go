@@ -1,5 +1,5 @@
 // Package metrics defines every Prometheus metric Parley exports, on a private registry (no global state), and
-// serves them at /metrics. docs/metrics.md lists them; a change here changes that document.
+// serves them at /metrics. docs/operations.md lists them; a change here changes that document.
 package metrics
 
 import (
@@ -28,6 +28,7 @@ type Metrics struct {
 	CommitErrors      prometheus.Counter       // parley_commit_errors_total
 	AckLatency        *prometheus.HistogramVec // parley_ack_latency_seconds{channel}
 	Resumes           *prometheus.CounterVec   // parley_resumes_total{outcome}
+	SubscribeDuration prometheus.Histogram     // parley_subscribe_duration_seconds
 	SlowConsumers     prometheus.Counter       // parley_slow_consumer_disconnects_total
 
 	QueueLength   *prometheus.GaugeVec   // parley_queue_length{team}
@@ -99,6 +100,11 @@ func New() *Metrics {
 		Name: "parley_resumes_total",
 		Help: "Subscriptions resumed, by outcome: recovered (all missed messages replayed), more (client must page), reset (epoch changed).",
 	}, []string{"outcome"})
+	m.SubscribeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "parley_subscribe_duration_seconds",
+		Help:    "Time to handle one subscribe frame: every cursor's reads and its missed messages queued for the client.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
 	m.SlowConsumers = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "parley_slow_consumer_disconnects_total",
 		Help: "Connections closed because the client did not read its frames fast enough (it resumes without loss).",
@@ -123,7 +129,7 @@ func New() *Metrics {
 	})
 	r.MustRegister(m.QueueLength, m.QueueWait, m.Offers, m.AssignLatency)
 	r.MustRegister(m.HTTPRequests, m.HTTPDuration, m.Panics, m.Logins, m.MessagesReceived, m.MessagesDelivered,
-		m.FramesSent, m.Connections, m.CommitBatch, m.CommitDuration, m.CommitErrors, m.AckLatency, m.Resumes, m.SlowConsumers)
+		m.FramesSent, m.Connections, m.CommitBatch, m.CommitDuration, m.CommitErrors, m.AckLatency, m.Resumes, m.SubscribeDuration, m.SlowConsumers)
 	return m
 }
 

@@ -3,6 +3,10 @@ package reliability
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +59,26 @@ func TestResumeWithManySubscriptions(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+		}
+		// Every subscribe frame is timed (parley_subscribe_duration_seconds, observed as the frame's handling
+		// ends): 320 cursors take at least three frames of at most ~140.
+		var frames float64
+		for frames < 3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("parley_subscribe_duration_seconds_count %v, want at least 3", frames)
+			}
+			resp, err := http.Get(n.URL + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, line := range strings.Split(string(body), "\n") {
+				if v, ok := strings.CutPrefix(line, "parley_subscribe_duration_seconds_count "); ok {
+					frames, _ = strconv.ParseFloat(v, 64)
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	})
 }
