@@ -777,13 +777,19 @@ func (r *Runner) serverHistory() {
 }
 
 // serverSubscribes copies the server's view of the window's subscribe frames into the result (the histogram
-// parley_subscribe_duration_seconds less before, its state when the window began): how many there were, how
-// many took over 100 ms, and the bucket bound the slowest stayed under ("+Inf" past the largest). In S10 the
+// parley_subscribe_duration_seconds less before, its state when the window began): how many there were, their
+// time together, how many took over 100 ms, and the bucket bound the slowest stayed under ("+Inf" past the
+// largest). In S10 the
 // slow agents' reconnects subscribe their 120 conversations in one frame each.
-func (r *Runner) serverSubscribes(before []promBucket) {
+func (r *Runner) serverSubscribes(before []promBucket, sumBefore any) {
 	text, err := metricsText(r.srv.URL)
 	if err != nil {
 		return
+	}
+	if s0, ok := sumBefore.(float64); ok {
+		if s1, ok := metricValue(text, "parley_subscribe_duration_seconds_sum").(float64); ok {
+			r.res.Extra["server_subscribe_seconds"] = round2(s1 - s0) // the window's frames together
+		}
 	}
 	b := parsePromHistogram(text, "parley_subscribe_duration_seconds")
 	if len(b) == 0 || len(before) != len(b) {
@@ -929,9 +935,11 @@ func s10(ctx context.Context, r *Runner) error {
 	defer ch.g.close()
 	var rssMax atomic.Int64
 	var subsBefore []promBucket // the subscribe frames of the connect and routing, left out of the window's
+	var subsSumBefore any
 	during := func(ctx context.Context, start time.Time) error {
 		if text, err := metricsText(r.srv.URL); err == nil {
 			subsBefore = parsePromHistogram(text, "parley_subscribe_duration_seconds")
+			subsSumBefore = metricValue(text, "parley_subscribe_duration_seconds_sum")
 		}
 		go func() {
 			for time.Now().Before(start.Add(d)) {
@@ -961,7 +969,7 @@ func s10(ctx context.Context, r *Runner) error {
 	}
 	r.res.Extra["server_rss_max_bytes"] = rssMax.Load()
 	r.res.Extra["slow_consumer_disconnects"] = metric(r.srv.URL, "parley_slow_consumer_disconnects_total")
-	r.serverSubscribes(subsBefore)
+	r.serverSubscribes(subsBefore, subsSumBefore)
 	r.res.Params["slow_agents"], r.res.Params["stall_s"], r.res.Params["stall_every_s"] = cfg.slowAgents, stallFor.Seconds(), stallEvery.Seconds()
 	r.res.Params["period_s"] = cfg.period.Seconds()
 	r.res.Params["control"] = r.o.NoStall

@@ -934,17 +934,64 @@ func (c *wsConn) sendErr(ref string, err error) {
 
 // subscribe registers each subscription, then replays what the client missed from the database, then releases
 // the live frames that arrived meanwhile: subscribe first, read second, so nothing can slip between the two.
+// The heads of the frame's subscriptions are read together, in one query once all of them are registered: a
+// reconnecting agent resumes every followed conversation in one frame (120 in S10), and a read of the head
+// each was a third of the resume's queries (docs/benchmarks.md, History 2026-12-07 night). A cursor named
+// twice in one frame is registered again only after the first was answered, as if in a frame of its own.
 func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.ClientFrame) {
 	if len(f.Subscriptions) == 0 || len(f.Subscriptions) > 500 {
 		c.sendErr(f.ID, chat.Invalid("subscriptions", "give 1 to 500 subscriptions"))
 		return
 	}
 	defer func(start time.Time) { c.s.metrics.SubscribeDuration.Observe(time.Since(start).Seconds()) }(time.Now())
+	var batch []*resuming
+	keys := map[string]bool{}
 	for _, cur := range f.Subscriptions {
-		c.resume(ctx, p, f.ID, cur)
-		if p.Customer != nil && cur.ConversationID != "" {
-			// A customer waiting in the queue learns their place at once; later changes are pushed.
-			if conv, err := c.s.msg.Conversation(ctx, p, cur.ConversationID); err == nil {
+		if keys[cur.Key()] {
+			c.replayAll(ctx, p, f.ID, batch)
+			batch, keys = nil, map[string]bool{}
+		}
+		keys[cur.Key()] = true
+		if r := c.register(ctx, p, f.ID, cur); r != nil {
+			batch = append(batch, r)
+		}
+	}
+	c.replayAll(ctx, p, f.ID, batch)
+}
+
+// resuming is a subscription registered and not yet replayed.
+type resuming struct {
+	key  string
+	cur  protocol.Cursor
+	conv *chat.Conversation // nil for a stream
+	sub  *subscription
+}
+
+// replayAll reads the heads of registered subscriptions in one query and replays each of them, in order.
+func (c *wsConn) replayAll(ctx context.Context, p *auth.Principal, ref string, batch []*resuming) {
+	if len(batch) == 0 {
+		return
+	}
+	var convIDs, streams []string
+	for _, r := range batch {
+		if r.conv != nil {
+			convIDs = append(convIDs, r.key)
+		} else {
+			streams = append(streams, r.key)
+		}
+	}
+	heads, err := c.s.msg.Heads(ctx, convIDs, streams)
+	for _, r := range batch {
+		if err != nil {
+			c.unsubscribe(r.key)
+			c.sendErr(ref, err)
+			continue
+		}
+		c.replay(ctx, p, ref, r, heads[r.key])
+		if p.Customer != nil && r.conv != nil {
+			// A customer waiting in the queue learns their place at once (from the conversation as it is now,
+			// after the replay); later changes are pushed.
+			if conv, err := c.s.msg.Conversation(ctx, p, r.conv.ID); err == nil {
 				if qf := c.s.msg.QueueFrame(ctx, conv); qf != nil {
 					c.send(*qf)
 				}
@@ -953,7 +1000,9 @@ func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.C
 	}
 }
 
-func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur protocol.Cursor) {
+// register checks a cursor and registers its subscription (answering the client itself when the cursor is
+// invalid or names what p may not follow, and returning nil then).
+func (c *wsConn) register(ctx context.Context, p *auth.Principal, ref string, cur protocol.Cursor) *resuming {
 	key := cur.Key()
 	notFound := func() {
 		fr := errorFrame(ref, chat.ErrNotFound("subscription"), cur.ConversationID, "")
@@ -962,9 +1011,9 @@ func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur 
 	}
 	if (cur.ConversationID == "") == (cur.Stream == "") || !chat.ValidSeqCursor(int64(min(cur.LastSeq, 1<<62))) {
 		c.sendErr(ref, chat.Invalid("subscriptions", "each subscription names a conversation_id or a stream, with last_seq"))
-		return
+		return nil
 	}
-	var conv *chat.Conversation // read here, not kept: the subscription needs only its id
+	var conv *chat.Conversation // read here for the access check and kept until the replay; the subscription needs only its id
 	if cur.ConversationID != "" {
 		cv, err := c.s.msg.Conversation(ctx, p, cur.ConversationID)
 		if err != nil {
@@ -973,39 +1022,39 @@ func (c *wsConn) resume(ctx context.Context, p *auth.Principal, ref string, cur 
 			} else {
 				c.sendErr(ref, err)
 			}
-			return
+			return nil
 		}
 		conv = cv
 	} else if !messaging.CanSubscribeStream(p, cur.Stream) {
 		notFound()
-		return
+		return nil
 	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return
+		return nil
 	}
 	if c.subs.len() >= 1000 && c.subs.get(key) == nil {
 		c.mu.Unlock()
 		c.sendErr(ref, chat.Invalid("subscriptions", "a connection may hold at most 1000 subscriptions"))
-		return
+		return nil
 	}
 	sub := &subscription{conv: conv != nil, lastSent: cur.LastSeq, replaying: true}
 	c.subs.set(key, sub)
 	c.mu.Unlock()
 	c.s.hub.Subscribe(key, c)
+	return &resuming{key: key, cur: cur, conv: conv, sub: sub}
+}
+
+// replay sends a registered subscription what its client missed, from the database, given its head (read after
+// the subscription was registered), then the live frames held meanwhile.
+func (c *wsConn) replay(ctx context.Context, p *auth.Principal, ref string, r *resuming, head uint64) {
+	key, cur, conv, sub := r.key, r.cur, r.conv, r.sub
 
 	epoch := c.s.msg.Epoch()
 	resumed := protocol.ServerFrame{Type: protocol.TypeResumed, Ref: ref, Epoch: epoch, ConversationID: cur.ConversationID, Stream: cur.Stream}
 	var replay [][]byte
 	var lastSeq uint64
-	heads, err := c.s.msg.Heads(ctx, idsIf(conv != nil, key), idsIf(conv == nil, key))
-	if err != nil {
-		c.unsubscribe(key)
-		c.sendErr(ref, err)
-		return
-	}
-	head := heads[key]
 	resumed.HeadSeq = head
 	if (cur.Epoch != "" && cur.Epoch != epoch) || cur.LastSeq > head {
 		// The client's position is from another store (a restore) or beyond anything we have: it must drop
@@ -1080,13 +1129,6 @@ func resumeOutcome(f protocol.ServerFrame) string {
 	default:
 		return "recovered"
 	}
-}
-
-func idsIf(ok bool, id string) []string {
-	if ok {
-		return []string{id}
-	}
-	return nil
 }
 
 func (c *wsConn) unsubscribe(key string) {

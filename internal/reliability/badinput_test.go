@@ -72,6 +72,26 @@ func TestB1MalformedFrames(t *testing.T) {
 		}
 	}
 
+	// One frame naming it twice, with a cursor the customer may not follow between: the heads of a frame are
+	// read together, yet each good cursor is answered as in a frame of its own and the bad one with not_found.
+	ws.send(protocol.ClientFrame{Type: protocol.TypeSubscribe, ID: "twice", Subscriptions: []protocol.Cursor{
+		{ConversationID: conv.ID}, {ConversationID: "no-such-conversation"}, {ConversationID: conv.ID}}})
+	resumed, notFound := 0, 0
+	for resumed < 2 || notFound < 1 {
+		f := ws.until(5*time.Second, func(f protocol.ServerFrame) bool {
+			return f.Ref == "twice" && (f.Type == protocol.TypeResumed || f.Type == protocol.TypeError)
+		})
+		switch {
+		case f.Type == protocol.TypeResumed && f.ConversationID == conv.ID && f.Recovered != nil && *f.Recovered:
+			resumed++
+		case f.Type == protocol.TypeError && f.Code == "not_found" && f.ConversationID == "no-such-conversation":
+			notFound++
+		default:
+			t.Fatalf("unexpected answer to the frame: %+v", f)
+		}
+	}
+	ping()
+
 	closeCases := []struct {
 		name string
 		do   func(ws *rawWS)
