@@ -934,16 +934,29 @@ func (c *wsConn) sendErr(ref string, err error) {
 
 // subscribe registers each subscription, then replays what the client missed from the database, then releases
 // the live frames that arrived meanwhile: subscribe first, read second, so nothing can slip between the two.
-// The heads of the frame's subscriptions are read together, in one query once all of them are registered: a
-// reconnecting agent resumes every followed conversation in one frame (120 in S10), and a read of the head
-// each was a third of the resume's queries (docs/benchmarks.md, History 2026-12-07 night). A cursor named
-// twice in one frame is registered again only after the first was answered, as if in a frame of its own.
+// The frame's conversations are read for their access checks in one query before any is registered, and
+// the heads of its subscriptions in one query once all of them are: a reconnecting agent resumes every
+// followed conversation in one frame (120 in S10), and a read of each conversation and of each head were two
+// thirds of the resume's queries (docs/benchmarks.md, History 2026-12-07 night). A cursor named twice in one
+// frame is registered again only after the first was answered, as if in a frame of its own.
 func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.ClientFrame) {
 	if len(f.Subscriptions) == 0 || len(f.Subscriptions) > 500 {
 		c.sendErr(f.ID, chat.Invalid("subscriptions", "give 1 to 500 subscriptions"))
 		return
 	}
 	defer func(start time.Time) { c.s.metrics.SubscribeDuration.Observe(time.Since(start).Seconds()) }(time.Now())
+	// The access check of every conversation cursor, in one read.
+	var ids []string
+	for _, cur := range f.Subscriptions {
+		if cur.ConversationID != "" {
+			ids = append(ids, cur.ConversationID)
+		}
+	}
+	var convs map[string]*chat.Conversation
+	var convsErr error
+	if len(ids) > 0 {
+		convs, convsErr = c.s.msg.Conversations(ctx, p, ids)
+	}
 	var batch []*resuming
 	keys := map[string]bool{}
 	for _, cur := range f.Subscriptions {
@@ -952,7 +965,7 @@ func (c *wsConn) subscribe(ctx context.Context, p *auth.Principal, f *protocol.C
 			batch, keys = nil, map[string]bool{}
 		}
 		keys[cur.Key()] = true
-		if r := c.register(ctx, p, f.ID, cur); r != nil {
+		if r := c.register(p, f.ID, cur, convs, convsErr); r != nil {
 			batch = append(batch, r)
 		}
 	}
@@ -1001,8 +1014,9 @@ func (c *wsConn) replayAll(ctx context.Context, p *auth.Principal, ref string, b
 }
 
 // register checks a cursor and registers its subscription (answering the client itself when the cursor is
-// invalid or names what p may not follow, and returning nil then).
-func (c *wsConn) register(ctx context.Context, p *auth.Principal, ref string, cur protocol.Cursor) *resuming {
+// invalid or names what p may not follow, and returning nil then). convs holds the frame's conversations p may
+// access (messaging.Service.Conversations), or convsErr why they could not be read.
+func (c *wsConn) register(p *auth.Principal, ref string, cur protocol.Cursor, convs map[string]*chat.Conversation, convsErr error) *resuming {
 	key := cur.Key()
 	notFound := func() {
 		fr := errorFrame(ref, chat.ErrNotFound("subscription"), cur.ConversationID, "")
@@ -1013,18 +1027,16 @@ func (c *wsConn) register(ctx context.Context, p *auth.Principal, ref string, cu
 		c.sendErr(ref, chat.Invalid("subscriptions", "each subscription names a conversation_id or a stream, with last_seq"))
 		return nil
 	}
-	var conv *chat.Conversation // read here for the access check and kept until the replay; the subscription needs only its id
+	var conv *chat.Conversation // kept until the replay; the subscription itself needs only its id
 	if cur.ConversationID != "" {
-		cv, err := c.s.msg.Conversation(ctx, p, cur.ConversationID)
-		if err != nil {
-			if chat.IsCode(err, chat.CodeNotFound) {
-				notFound()
-			} else {
-				c.sendErr(ref, err)
-			}
+		if convsErr != nil {
+			c.sendErr(ref, convsErr)
 			return nil
 		}
-		conv = cv
+		if conv = convs[cur.ConversationID]; conv == nil {
+			notFound()
+			return nil
+		}
 	} else if !messaging.CanSubscribeStream(p, cur.Stream) {
 		notFound()
 		return nil

@@ -136,6 +136,28 @@ func (s *Service) Conversation(ctx context.Context, p *auth.Principal, id string
 	return c, nil
 }
 
+// Conversations is Conversation for many ids in one read: the conversations p may access, by id; an id that
+// names nothing p may see (malformed, missing, or someone else's) is left out, as Conversation would answer it
+// NotFound.
+func (s *Service) Conversations(ctx context.Context, p *auth.Principal, ids []string) (map[string]*chat.Conversation, error) {
+	valid := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if validID(id) {
+			valid = append(valid, id)
+		}
+	}
+	convs, err := s.st.ConversationsByID(ctx, valid)
+	if err != nil {
+		return nil, err
+	}
+	for id, c := range convs {
+		if !CanAccess(p, c) {
+			delete(convs, id)
+		}
+	}
+	return convs, nil
+}
+
 // validID accepts the canonical UUID form our ids take; anything else cannot name a conversation.
 func validID(id string) bool {
 	if len(id) != 36 {

@@ -248,6 +248,33 @@ func (s *Store) Conversation(ctx context.Context, id string) (*chat.Conversation
 	return c, s.wrap("read conversation", err)
 }
 
+// ConversationsByID reads the conversations with the given ids, up to 500 a query; ids not found are left out.
+// A reconnecting agent resubscribes every conversation it follows in one frame, and one read of each was a
+// third of the resume's queries (docs/benchmarks.md, History 2026-12-07 night).
+func (s *Store) ConversationsByID(ctx context.Context, ids []string) (map[string]*chat.Conversation, error) {
+	out := make(map[string]*chat.Conversation, len(ids))
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.query(ctx, "SELECT "+convCols+" FROM conversations WHERE id IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, s.wrap("read conversations", err)
+		}
+		convs, err := s.scanConversations(rows)
+		if err != nil {
+			return nil, s.wrap("read conversations", err)
+		}
+		for _, c := range convs {
+			out[c.ID] = c
+		}
+	}
+	return out, nil
+}
+
 // OpenConversation returns the customer's open conversation on the site, or NotFound.
 func (s *Store) OpenConversation(ctx context.Context, siteID, customerID string) (*chat.Conversation, error) {
 	c, err := scanConversation(s.queryRow(ctx, "SELECT "+convCols+" FROM conversations WHERE site_id = ? AND customer_id = ? AND "+

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,6 +241,31 @@ func TestAuditLogKeyset(t *testing.T) {
 		}
 		if !page2[0].At.Before(last.At) {
 			t.Fatalf("page2 starts at %v, not before %v", page2[0].At, last.At)
+		}
+	})
+}
+
+// TestConversationsByID reads many conversations in one call, across its 500-id chunks, leaving out ids that
+// name nothing.
+func TestConversationsByID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, kind string) {
+		s := storetest.Open(t, kind)
+		_, ids := startConversations(t, s, 503)
+		ask := append(slices.Clone(ids), "00000000-0000-7000-8000-000000000000", ids[0])
+		got, err := s.ConversationsByID(context.Background(), ask)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Fatalf("%d conversations, want %d", len(got), len(ids))
+		}
+		for _, id := range ids {
+			if c := got[id]; c == nil || c.ID != id || c.SiteID == "" {
+				t.Fatalf("conversation %s: %+v", id, c)
+			}
+		}
+		if none, err := s.ConversationsByID(context.Background(), nil); err != nil || len(none) != 0 {
+			t.Fatalf("no ids: %v, %v", none, err)
 		}
 	})
 }
