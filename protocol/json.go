@@ -53,11 +53,8 @@ func (m *Message) AppendJSON(b []byte) ([]byte, error) {
 // ServerFrame{Type: TypeMessage, Epoch: epoch, Message: m}. Every message is encoded once per audience on its
 // way out (messaging.MessageDelivery).
 func AppendMessageFrame(b []byte, epoch string, m *Message) ([]byte, error) {
-	b = append(b, `{"type":"message"`...)
-	b = appendField(b, `,"epoch":`, epoch)
-	b = append(b, `,"message":`...)
-	b, err := m.AppendJSON(b)
-	return append(b, '}'), err
+	f := ServerFrame{Type: TypeMessage, Epoch: epoch, Message: m}
+	return f.AppendJSON(b)
 }
 
 // AppendMessages appends msgs as json.Marshal encodes a []*Message: an array, or null for a nil slice.
