@@ -128,6 +128,7 @@ func (s *Server) parseCursors(ctx context.Context, p *auth.Principal, raw string
 	}
 	seen := map[string]bool{}
 	out := make([]pollCursor, 0, len(parts))
+	var ids []string
 	for _, part := range parts {
 		i := strings.LastIndexByte(part, ':')
 		if i <= 0 {
@@ -143,20 +144,37 @@ func (s *Server) parseCursors(ctx context.Context, p *auth.Principal, raw string
 		}
 		seen[key] = true
 		c := pollCursor{key: key, lastSeq: seq}
-		if strings.HasPrefix(key, "agent:") || strings.HasPrefix(key, "team:") {
+		if isStream(key) {
 			if !messaging.CanSubscribeStream(p, key) {
 				return nil, chat.ErrNotFound("conversation")
 			}
 		} else {
-			conv, err := s.msg.Conversation(ctx, p, key)
-			if err != nil {
-				return nil, err
-			}
-			c.conv = conv
+			ids = append(ids, key)
 		}
 		out = append(out, c)
 	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// The access check of every conversation cursor, in one read.
+	convs, err := s.msg.Conversations(ctx, p, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if isStream(out[i].key) {
+			continue
+		}
+		if out[i].conv = convs[out[i].key]; out[i].conv == nil {
+			return nil, chat.ErrNotFound("conversation")
+		}
+	}
 	return out, nil
+}
+
+// isStream tells a stream key (agent:ID, team:ID) from a conversation id.
+func isStream(key string) bool {
+	return strings.HasPrefix(key, "agent:") || strings.HasPrefix(key, "team:")
 }
 
 func (s *Server) heads(ctx context.Context, cursors []pollCursor) (map[string]uint64, error) {

@@ -65,6 +65,18 @@ func TestZ1NoAccessToOthersConversations(t *testing.T) {
 				t.Errorf("%s poll %q: status %d err %v", who, id, status, err)
 			}
 		}
+		if who == "customer A" {
+			// B's conversation beside A's own in one poll: the whole poll is refused, A's own cursor with it.
+			for _, cur := range []string{convA.ID + ":0," + convB.ID + ":0", convB.ID + ":0," + convA.ID + ":0"} {
+				status, err := api.Do(ctx, http.MethodGet, "/api/v1/poll?timeout=0&cursor="+url.QueryEscape(cur), nil, nil)
+				if status != http.StatusNotFound || client.Code(err) != "not_found" {
+					t.Errorf("customer A poll %q: status %d err %v, want 404 not_found", cur, status, err)
+				}
+			}
+			if status, err := api.Do(ctx, http.MethodGet, "/api/v1/poll?timeout=0&cursor="+url.QueryEscape(convA.ID+":0"), nil, nil); status != http.StatusOK {
+				t.Errorf("customer A poll of A's own conversation: status %d err %v", status, err)
+			}
+		}
 		// Over the WebSocket: subscribe, resume, send, read, typing.
 		ws := authed(t, n.URL, api.Token)
 		for _, f := range []protocol.ClientFrame{
