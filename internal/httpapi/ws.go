@@ -110,6 +110,7 @@ type wsConn struct {
 	who        identity // set once authenticated
 	queue      []outFrame
 	queueBytes int
+	room       chan struct{}      // closed when the writer takes the queue (a replay waiting for room, see replayRoomLocked)
 	closing    *closeFrame        // set by closeAfter: written after the queue drains
 	cancelOp   context.CancelFunc // cancels the frame being handled when the connection closes
 	subs       subscriptions
@@ -1117,7 +1118,7 @@ func (c *wsConn) replay(ctx context.Context, p *auth.Principal, ref string, r *r
 		return
 	}
 	for _, b := range replay {
-		if !c.enqueueLocked(b) {
+		if !c.replayRoomLocked(ctx, len(b)) || c.subs.get(key) != sub || !c.enqueueLocked(b) {
 			return
 		}
 	}
@@ -1130,6 +1131,39 @@ func (c *wsConn) replay(ctx context.Context, p *auth.Principal, ref string, r *r
 	}
 	sub.pending, sub.replaying = nil, false
 	c.s.metrics.Resumes.WithLabelValues(resumeOutcome(resumed)).Inc()
+}
+
+// replayRoomLocked waits, with c.mu held (released while it waits), until the send queue can take a replayed
+// frame of n bytes within half of its bounds, the other half being left to live frames. So a replay goes at the
+// pace the client reads it (a resume of a hundred conversations can be megabytes) instead of overflowing the
+// queue while the client reads as fast as it can; a client that stops reading is closed by the writer's
+// deadline (writeWait), as any other. It reports false when the connection closed or ctx ended meanwhile.
+func (c *wsConn) replayRoomLocked(ctx context.Context, n int) bool {
+	for !c.closed && c.closing == nil && len(c.queue) > 0 &&
+		(len(c.queue) >= maxQueueFrames/2 || c.queueBytes+n > maxQueueBytes/2) {
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+		}
+		c.mu.Lock()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	return !c.closed && c.closing == nil
+}
+
+// roomLocked wakes a replay waiting for room in the queue.
+func (c *wsConn) roomLocked() {
+	if c.room != nil {
+		close(c.room)
+		c.room = nil
+	}
 }
 
 func resumeOutcome(f protocol.ServerFrame) string {
@@ -1258,6 +1292,7 @@ func (c *wsConn) writeLoop() {
 		}
 		frames := c.queue
 		c.queue, c.queueBytes = nil, 0
+		c.roomLocked()
 		c.mu.Unlock()
 		if err := c.writeFrames(frames); err != nil {
 			c.Kick(protocol.CloseNormal, "")
@@ -1320,6 +1355,7 @@ func (c *wsConn) kickLocked(code int, reason string) {
 	}
 	c.closed = true
 	c.queue, c.queueBytes = nil, 0
+	c.roomLocked()
 	if c.cancelOp != nil {
 		c.cancelOp()
 	}

@@ -2,14 +2,19 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/parley-chat/parley/client"
 	"github.com/parley-chat/parley/internal/apptest"
@@ -81,4 +86,101 @@ func TestResumeWithManySubscriptions(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	})
+}
+
+// TestLargeResumeIsPacedByTheReader: a resume whose replay is several times the connection's send queue (1 MiB)
+// reaches a client that reads it, although the client starts reading only after the server has filled every
+// socket buffer: the replay waits for room in the queue instead of overflowing it, and the connection is not
+// closed as a slow consumer (4008). Before, a replay was queued as fast as the database gave it, and a client
+// that was a moment late was dropped in the middle of its resume, to reconnect and start it again.
+func TestLargeResumeIsPacedByTheReader(t *testing.T) {
+	n := apptest.Start(t, "sqlite", apptest.Options{Args: []string{"-customer-msg-rate", "10000", "-customer-msg-burst", "100000",
+		"-heartbeat", "20s"}})
+	ctx := context.Background()
+	const convs, per = 10, protocol.ResumeLimit // a full replay each: 2,000 frames of ~4 KB, ~8 MB
+	body := strings.Repeat("x", 3900)
+	var ids []string
+	for i := range convs {
+		cust, conv := customerConv(t, n, fmt.Sprintf("big%d", i))
+		ids = append(ids, conv.ID)
+		sender := n.Dial(cust, client.WebSocket, client.Options{})
+		errs := make(chan error, per)
+		for j := range per {
+			go func() {
+				_, err := sender.SendID(ctx, conv.ID, client.NewID(), fmt.Sprintf("%d %s", j, body), "")
+				errs <- err
+			}()
+		}
+		for range per {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A client whose socket takes little at a time (SO_RCVBUF 4 KiB, no autotuning): the server's socket buffer
+	// (at most 4 MiB here) and the send queue hold less than the replay.
+	d := websocket.Dialer{NetDialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) }); err != nil {
+			return err
+		}
+		return serr
+	}}).DialContext}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(n.URL, "http")+"/api/v1/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	write := func(f protocol.ClientFrame) {
+		b, _ := json.Marshal(f)
+		if err := c.WriteMessage(websocket.TextMessage, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() protocol.ServerFrame {
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v (slow-consumer disconnects: %v)", err, testutilSlowDisconnects(n))
+		}
+		var f protocol.ServerFrame
+		if err := json.Unmarshal(data, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	write(protocol.ClientFrame{Type: protocol.TypeAuth, Token: agent(t, n, "resumer").Token})
+	if f := read(); f.Type != protocol.TypeHello {
+		t.Fatalf("expected hello, got %+v", f)
+	}
+	var curs []protocol.Cursor
+	for _, id := range ids {
+		curs = append(curs, protocol.Cursor{ConversationID: id})
+	}
+	write(protocol.ClientFrame{Type: protocol.TypeSubscribe, ID: "all", Subscriptions: curs})
+	// Not reading for a while: the server fills the socket buffers within milliseconds (a slower machine only
+	// makes this test less able to fail, never failing it wrongly).
+	time.Sleep(2 * time.Second)
+	seqs := map[string]uint64{}
+	resumed := 0
+	for resumed < convs {
+		f := read()
+		switch f.Type {
+		case protocol.TypeMessage:
+			if want := seqs[f.Message.ConversationID] + 1; f.Message.Seq != want {
+				t.Fatalf("conversation %s: seq %d, want %d", f.Message.ConversationID, f.Message.Seq, want)
+			}
+			seqs[f.Message.ConversationID] = f.Message.Seq
+		case protocol.TypeResumed:
+			if f.Recovered == nil || !*f.Recovered || seqs[f.ConversationID] != per {
+				t.Fatalf("resumed %+v after %d messages, want recovered after %d", f, seqs[f.ConversationID], per)
+			}
+			resumed++
+		case protocol.TypeError:
+			t.Fatalf("error frame %+v", f)
+		}
+	}
+	if got := testutilSlowDisconnects(n); got != 0 {
+		t.Fatalf("%v slow-consumer disconnects, want 0", got)
+	}
 }
