@@ -34,7 +34,8 @@ import (
 const (
 	maxQueueFrames  = 512
 	maxQueueBytes   = 1 << 20
-	maxPending      = 2048 // live frames buffered per subscription while its history replays
+	maxPending      = 2048    // live frames buffered per subscription while its history replays
+	maxPendingBytes = 8 << 20 // and their bytes, all of a connection's subscriptions together
 	writeWait       = 10 * time.Second
 	maxBadFrames    = 10  // consecutive malformed frames before the connection is closed
 	framesPerSecond = 200 // a guard against floods; the business limits are the per-principal message rates
@@ -111,6 +112,7 @@ type wsConn struct {
 	queue      []outFrame
 	queueBytes int
 	room       chan struct{}      // closed when the writer takes the queue (a replay waiting for room, see replayRoomLocked)
+	pendingB   int                // bytes of the live frames held in subscriptions' pending while they replay
 	closing    *closeFrame        // set by closeAfter: written after the queue drains
 	cancelOp   context.CancelFunc // cancels the frame being handled when the connection closes
 	subs       subscriptions
@@ -1127,6 +1129,7 @@ func (c *wsConn) replay(ctx context.Context, p *auth.Principal, ref string, r *r
 		return
 	}
 	for _, d := range sub.pending {
+		c.pendingB -= len(c.frameFor(d))
 		c.deliverLocked(sub, d)
 	}
 	sub.pending, sub.replaying = nil, false
@@ -1179,6 +1182,11 @@ func resumeOutcome(f protocol.ServerFrame) string {
 
 func (c *wsConn) unsubscribe(key string) {
 	c.mu.Lock()
+	if sub := c.subs.get(key); sub != nil {
+		for _, d := range sub.pending {
+			c.pendingB -= len(c.frameFor(d))
+		}
+	}
 	ok := c.subs.del(key)
 	c.mu.Unlock()
 	if ok {
@@ -1187,7 +1195,9 @@ func (c *wsConn) unsubscribe(key string) {
 }
 
 // Deliver implements hub.Subscriber. It never blocks: the frame is queued (or held while the subscription
-// replays), duplicates of what was already queued are dropped, and a client whose queue is full is disconnected.
+// replays), duplicates of what was already queued are dropped, and a client whose queue is full is disconnected,
+// as is one for which more than maxPending frames of a subscription, or maxPendingBytes of all together, wait
+// for replays to end: a replay goes at the client's pace, and what arrives meanwhile is bounded too.
 func (c *wsConn) Deliver(d *hub.Delivery) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -1196,22 +1206,29 @@ func (c *wsConn) Deliver(d *hub.Delivery) {
 		return
 	}
 	if sub.replaying && d.Seq > 0 {
-		if len(sub.pending) >= maxPending {
+		n := len(c.frameFor(d))
+		if len(sub.pending) >= maxPending || c.pendingB+n > maxPendingBytes {
 			c.s.metrics.SlowConsumers.Inc()
 			c.kickLocked(protocol.CloseSlowConsumer, "too far behind")
 			return
 		}
 		sub.pending = append(sub.pending, d)
+		c.pendingB += n
 		return
 	}
 	c.deliverLocked(sub, d)
 }
 
-func (c *wsConn) deliverLocked(sub *subscription, d *hub.Delivery) {
-	frame := d.Agent
+// frameFor is the frame of d this connection's client gets: the agents' or the customers' (nil for none).
+func (c *wsConn) frameFor(d *hub.Delivery) []byte {
 	if c.authed && c.who.agent == nil {
-		frame = d.Customer
+		return d.Customer
 	}
+	return d.Agent
+}
+
+func (c *wsConn) deliverLocked(sub *subscription, d *hub.Delivery) {
+	frame := c.frameFor(d)
 	if frame == nil {
 		return
 	}
