@@ -224,6 +224,26 @@ func promQuantile(b []promBucket, q float64) float64 {
 	return lo
 }
 
+// promDelta is what cumulative buckets counted between two readings of the same histogram (cur minus prev), or
+// nil when either reading lacks it or their buckets differ; a histogram absent before and present now counts
+// from zero.
+func promDelta(cur, prev []promBucket) []promBucket {
+	if len(cur) == 0 || (len(prev) != 0 && len(prev) != len(cur)) {
+		return nil
+	}
+	out := make([]promBucket, len(cur))
+	for i, x := range cur {
+		out[i] = x
+		if len(prev) != 0 {
+			if prev[i].le != x.le {
+				return nil
+			}
+			out[i].count -= prev[i].count
+		}
+	}
+	return out
+}
+
 // promAbove is how many observations of cumulative buckets exceeded bound, which must be one of their le.
 func promAbove(b []promBucket, bound float64) float64 {
 	if len(b) == 0 {

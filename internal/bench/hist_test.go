@@ -225,3 +225,30 @@ parley_ack_latency_seconds_extra_bucket{le="0.01"} 7
 		t.Errorf("an absent label's buckets: %v, want none", none)
 	}
 }
+
+// What a histogram counted between two readings (S10's server_by_second): bucket by bucket, from zero when the
+// histogram appeared in between, nothing when its buckets changed or it is gone.
+func TestPromDelta(t *testing.T) {
+	prev := []promBucket{{0.01, 10}, {0.025, 12}, {math.Inf(1), 13}}
+	cur := []promBucket{{0.01, 15}, {0.025, 30}, {math.Inf(1), 40}}
+	d := promDelta(cur, prev)
+	if want := []promBucket{{0.01, 5}, {0.025, 18}, {math.Inf(1), 27}}; fmt.Sprint(d) != fmt.Sprint(want) {
+		t.Fatalf("delta %v, want %v", d, want)
+	}
+	// The second's p99 (rank 26.73 of 27) is inside (0.025, +Inf]: the largest finite bound, 25 ms.
+	if q := promQuantile(d, 0.99); q != 0.025 {
+		t.Errorf("p99 of the delta %v, want 0.025", q)
+	}
+	if d := promDelta(cur, nil); fmt.Sprint(d) != fmt.Sprint(cur) {
+		t.Errorf("delta from nothing %v, want %v", d, cur)
+	}
+	if d := promDelta(nil, prev); d != nil {
+		t.Errorf("delta of a histogram that is gone: %v, want nil", d)
+	}
+	if d := promDelta(cur, []promBucket{{0.01, 1}, {math.Inf(1), 2}}); d != nil {
+		t.Errorf("delta across different buckets: %v, want nil", d)
+	}
+	if d := promDelta(cur, []promBucket{{0.01, 1}, {0.05, 1}, {math.Inf(1), 2}}); d != nil {
+		t.Errorf("delta across different bounds: %v, want nil", d)
+	}
+}

@@ -936,11 +936,19 @@ func s10(ctx context.Context, r *Runner) error {
 	var rssMax atomic.Int64
 	var subsBefore []promBucket // the subscribe frames of the connect and routing, left out of the window's
 	var subsSumBefore any
+	var bySecond []serverSecond
+	var sampling atomic.Bool
+	sampled := make(chan struct{})
 	during := func(ctx context.Context, start time.Time) error {
 		if text, err := metricsText(r.srv.URL); err == nil {
 			subsBefore = parsePromHistogram(text, "parley_subscribe_duration_seconds")
 			subsSumBefore = metricValue(text, "parley_subscribe_duration_seconds_sum")
 		}
+		sampling.Store(true)
+		go func() {
+			defer close(sampled)
+			bySecond = r.serverSeconds(ctx, start, d)
+		}()
 		go func() {
 			for time.Now().Before(start.Add(d)) {
 				u, _ := ProcUsage(r.srv.Pid())
@@ -961,6 +969,10 @@ func s10(ctx context.Context, r *Runner) error {
 	if base == nil || stalled == nil {
 		return fmt.Errorf("a phase recorded nothing")
 	}
+	if sampling.Load() {
+		<-sampled
+		r.res.Extra["server_by_second"] = bySecond
+	}
 	r.fillPhase(stalled, ch.rate, d/2)
 	r.res.Extra["baseline_latency_ms"] = base.Hist.Summary()
 	r.res.Extra["slow_agents_latency_ms"] = stalled.SlowHist.Summary()
@@ -979,6 +991,62 @@ func s10(ctx context.Context, r *Runner) error {
 	r.logf("others' p99 %.2f ms vs baseline %.2f ms; slow agents reconnected %d times; server disconnected %v slow consumers",
 		stalled.Hist.Summary().P99, base.Hist.Summary().P99, res.Clients.SlowReconnects, r.res.Extra["slow_consumer_disconnects"])
 	return nil
+}
+
+// serverSecond is one second of the server's own view of a load window, from its /metrics: the
+// acknowledgements it sent, the p99 of their latency and of the group commits' duration (estimated inside the
+// histograms' buckets, as fine as they are), and the subscribe frames it answered.
+type serverSecond struct {
+	S          int     `json:"s"` // seconds since the window began
+	Acks       float64 `json:"acks"`
+	AckP99     float64 `json:"ack_p99_ms"`    // 0 without acknowledgements
+	CommitP99  float64 `json:"commit_p99_ms"` // 0 without commits
+	Subscribes float64 `json:"subscribes"`
+}
+
+// serverSeconds reads the server's /metrics once a second from start for d (or until ctx ends) and returns each
+// second's view: where in a window the server's own latency moved, e.g. S10's resume.
+func (r *Runner) serverSeconds(ctx context.Context, start time.Time, d time.Duration) []serverSecond {
+	type sample struct{ ack, commit, subs []promBucket }
+	read := func() (sample, bool) {
+		text, err := metricsText(r.srv.URL)
+		if err != nil {
+			return sample{}, false
+		}
+		return sample{parsePromHistogram(text, "parley_ack_latency_seconds"), parsePromHistogram(text, "parley_commit_duration_seconds"),
+			parsePromHistogram(text, "parley_subscribe_duration_seconds")}, true
+	}
+	var out []serverSecond
+	prev, ok := read()
+	for i := 1; ok && time.Duration(i)*time.Second <= d; i++ {
+		select {
+		case <-ctx.Done():
+			return out
+		case <-time.After(time.Until(start.Add(time.Duration(i) * time.Second))):
+		}
+		cur, ok2 := read()
+		if !ok2 {
+			break
+		}
+		sec := serverSecond{S: i - 1}
+		if a := promDelta(cur.ack, prev.ack); a != nil {
+			sec.Acks = a[len(a)-1].count
+			if q := promQuantile(a, 0.99); !math.IsNaN(q) {
+				sec.AckP99 = round2(q * 1000)
+			}
+		}
+		if c := promDelta(cur.commit, prev.commit); c != nil {
+			if q := promQuantile(c, 0.99); !math.IsNaN(q) {
+				sec.CommitP99 = round2(q * 1000)
+			}
+		}
+		if sb := promDelta(cur.subs, prev.subs); sb != nil {
+			sec.Subscribes = sb[len(sb)-1].count
+		}
+		out = append(out, sec)
+		prev = cur
+	}
+	return out
 }
 
 // metric reads one counter from the server's /metrics (summing its label sets); nil when absent.
