@@ -177,13 +177,23 @@ func isStream(key string) bool {
 	return strings.HasPrefix(key, "agent:") || strings.HasPrefix(key, "team:")
 }
 
+// heads reads the heads of the poll's cursors in one query.
 func (s *Server) heads(ctx context.Context, cursors []pollCursor) (map[string]uint64, error) {
+	keys := make([]string, len(cursors))
+	for i, c := range cursors {
+		keys[i] = c.key
+	}
+	return s.headsOf(ctx, keys)
+}
+
+// headsOf reads the heads of subscription keys, conversations and streams, in one query.
+func (s *Server) headsOf(ctx context.Context, keys []string) (map[string]uint64, error) {
 	var convs, streams []string
-	for _, c := range cursors {
-		if c.conv != nil {
-			convs = append(convs, c.key)
+	for _, k := range keys {
+		if isStream(k) {
+			streams = append(streams, k)
 		} else {
-			streams = append(streams, c.key)
+			convs = append(convs, k)
 		}
 	}
 	return s.msg.Heads(ctx, convs, streams)

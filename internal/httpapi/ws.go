@@ -988,15 +988,11 @@ func (c *wsConn) replayAll(ctx context.Context, p *auth.Principal, ref string, b
 	if len(batch) == 0 {
 		return
 	}
-	var convIDs, streams []string
-	for _, r := range batch {
-		if r.conv != nil {
-			convIDs = append(convIDs, r.key)
-		} else {
-			streams = append(streams, r.key)
-		}
+	keys := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i] = r.key
 	}
-	heads, err := c.s.msg.Heads(ctx, convIDs, streams)
+	heads, err := c.s.headsOf(ctx, keys)
 	for _, r := range batch {
 		if err != nil {
 			c.unsubscribe(r.key)
