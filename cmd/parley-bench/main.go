@@ -131,6 +131,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "parley-bench %s (%s): offered %.0f/s achieved %.1f/s sent %d acked %d delivered %d lost %d duplicated %d reordered %d errors %d p50 %.2f ms p99 %.2f ms\n",
 		res.Scenario, res.Store, res.OfferedRate, res.AchievedRate, res.Sent, res.Acked, res.Delivered, res.Lost, res.Duplicated, res.Reordered, res.Errors,
 		res.LatencyMS.P50, res.LatencyMS.P99)
+	if note := res.BusyMachine(); note != "" {
+		fmt.Fprintf(stderr, "parley-bench %s: %s\n", res.Scenario, note)
+	}
 	if res.Failed() {
 		return failedError{fmt.Sprintf("%s broke the delivery contract or had errors: lost %d, duplicated %d, reordered %d, errors %d",
 			res.Scenario, res.Lost, res.Duplicated, res.Reordered, res.Errors)}

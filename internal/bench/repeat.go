@@ -16,22 +16,30 @@ type RunFigures struct {
 	ServerCPUUS     *float64 `json:"server_cpu_us_per_msg,omitempty"`
 	RSSPerConnBytes *float64 `json:"rss_per_conn_bytes,omitempty"`
 	MaxRate         *float64 `json:"max_rate,omitempty"`
-	P99Ratio        *float64 `json:"p99_ratio,omitempty"` // S10: the others' p99 over the first half's
+	P99Ratio        *float64 `json:"p99_ratio,omitempty"`     // S10: the others' p99 over the first half's
+	OtherCPUPct     *float64 `json:"other_cpu_pct,omitempty"` // the machine's other work during the run
+	StealPct        *float64 `json:"steal_pct,omitempty"`
 	Failed          bool     `json:"failed,omitempty"`
 }
 
 func figuresOf(r *Result) RunFigures {
 	return RunFigures{AchievedRate: r.AchievedRate, P50: r.LatencyMS.P50, P99: r.LatencyMS.P99,
 		ServerCPUUS: r.ServerCPUUSPerMsg, RSSPerConnBytes: r.RSSPerConnBytes, MaxRate: r.MaxRate,
-		P99Ratio: p99Ratio(r), Failed: r.Failed()}
+		P99Ratio: p99Ratio(r), OtherCPUPct: extraFloat(r, "other_cpu_pct"), StealPct: extraFloat(r, "steal_pct"),
+		Failed: r.Failed()}
+}
+
+// extraFloat is a number of the result's scenario-specific fields, nil when the run has none.
+func extraFloat(r *Result, key string) *float64 {
+	if v, ok := r.Extra[key].(float64); ok {
+		return &v
+	}
+	return nil
 }
 
 // p99Ratio is S10's p99_ratio, nil when the run has none.
 func p99Ratio(r *Result) *float64 {
-	if v, ok := r.Extra["p99_ratio"].(float64); ok {
-		return &v
-	}
-	return nil
+	return extraFloat(r, "p99_ratio")
 }
 
 // Spread is the median of a figure over the runs, with its lowest and highest value.

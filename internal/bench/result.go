@@ -3,8 +3,10 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
+	"time"
 )
 
 // Result is the benchmark's output object (PERFORMANCE.md, "The benchmark's outside contract"). The fields
@@ -42,6 +44,24 @@ type Result struct {
 // exit. Timings never fail a run.
 func (r *Result) Failed() bool {
 	return r.Lost > 0 || r.Duplicated > 0 || r.Reordered > 0 || r.Errors > 0
+}
+
+// BusyMachine says, when the machine did much besides the benchmark during the measured window (another
+// process took at least a fifth of a CPU, or the hypervisor stole at least 5 %), how much: such a run's
+// timings are partly the neighbours'. Empty otherwise, and when the run has no such figures.
+func (r *Result) BusyMachine() string {
+	other, steal := extraFloat(r, "other_cpu_pct"), extraFloat(r, "steal_pct")
+	if (other == nil || *other < 20) && (steal == nil || *steal < 5) {
+		return ""
+	}
+	var o, s float64
+	if other != nil {
+		o = *other
+	}
+	if steal != nil {
+		s = *steal
+	}
+	return fmt.Sprintf("the machine was busy besides the benchmark: other processes took %.0f %% of a CPU and the hypervisor stole %.0f %%; compare timings only with runs interleaved on the same machine", o, s)
 }
 
 // JSON renders the result: the contract's fields in their order, then the extra fields sorted by name.
@@ -84,6 +104,9 @@ func ptr[T any](v T) *T { return &v }
 
 // round2 rounds to two decimals.
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// ms is d in milliseconds.
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // Slope fits y = a + b·x by least squares and returns b.
 func Slope(xs, ys []float64) float64 {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -120,6 +121,14 @@ func (r *Runner) prepare(ctx context.Context) error {
 		return err
 	}
 	r.logf("built parley in %s; working directory %s", time.Since(start).Round(time.Millisecond), r.tmp)
+	// The SQLite store syncs its log at every commit: how long a sync takes on this disk, today, is part of
+	// every figure (the same machine kind has measured 0.1 and 0.7 ms).
+	if p50, p99, err := SyncProbe(r.tmp, 200); err != nil {
+		r.logf("disk sync probe: %v", err)
+	} else {
+		r.res.Extra["disk_sync_ms"] = map[string]float64{"p50": round2(ms(p50)), "p99": round2(ms(p99))}
+		r.logf("disk: a 56 KiB write and its fsync take p50 %.2f ms, p99 %.2f ms here", ms(p50), ms(p99))
+	}
 	dataDir := filepath.Join(r.tmp, "data")
 	if r.o.DB != "" {
 		if r.db, err = FreshMySQL(ctx, r.o.DB); err != nil {
@@ -209,10 +218,12 @@ type usage struct {
 	db     Usage
 	gen    time.Duration // CPU time of this process and the generator workers
 	genGC  uint64        // garbage collections of this process
+	mach   MachineCPU    // the whole machine's, for what neither the server nor the generator took
 }
 
 func (r *Runner) usage() usage {
 	u := usage{at: time.Now(), genGC: gcCycles()}
+	u.mach, _ = ReadMachineCPU()
 	u.server, _ = ProcUsage(r.srv.Pid())
 	for _, pid := range append([]int{os.Getpid()}, r.genPids...) {
 		if g, err := ProcUsage(pid); err == nil {
@@ -256,6 +267,28 @@ func (r *Runner) cost(a, b usage, msgs int64) {
 		if r.db.Kind == "mysql" {
 			r.res.Extra["db_cpu_pct"] = round2(100 * (b.db.CPU - a.db.CPU).Seconds() / wall)
 		}
+		maps.Copy(r.res.Extra, machineShares(a, b))
+	}
+}
+
+// machineShares says how busy the machine was besides the benchmark between two snapshots, in percent of one
+// CPU like server_cpu_pct: other_cpu_pct is the CPU time of every other process (and the kernel's work for
+// none of them), steal_pct the time the hypervisor gave this machine's CPUs to someone else, idle_cpu_pct what
+// was left. On a shared machine these tell a run that measured the server from one that measured its
+// neighbours. Empty when /proc/stat could not be read.
+func machineShares(a, b usage) map[string]any {
+	wall := b.at.Sub(a.at).Seconds()
+	if wall <= 0 || a.mach == (MachineCPU{}) || b.mach == (MachineCPU{}) {
+		return nil
+	}
+	ours := (b.server.CPU - a.server.CPU) + (b.gen - a.gen) + (b.db.CPU - a.db.CPU)
+	// /proc/stat and the processes' own counters are read at slightly different moments, in 10 ms ticks: a
+	// quiet machine may come out a tick or two below zero.
+	other := max(0, (b.mach.Busy-a.mach.Busy)-ours)
+	return map[string]any{
+		"other_cpu_pct": round2(100 * other.Seconds() / wall),
+		"steal_pct":     round2(100 * (b.mach.Steal - a.mach.Steal).Seconds() / wall),
+		"idle_cpu_pct":  round2(100 * (b.mach.Idle - a.mach.Idle).Seconds() / wall),
 	}
 }
 
@@ -332,8 +365,12 @@ func (r *Runner) progress(line func() string) (stop func()) {
 			}
 			u := r.usage()
 			cpu := 100 * (u.server.CPU - prev.server.CPU).Seconds() / u.at.Sub(prev.at).Seconds()
+			machine := ""
+			if m := machineShares(prev, u); m != nil {
+				machine = fmt.Sprintf(" | others %.0f%% steal %.0f%%", m["other_cpu_pct"], m["steal_pct"])
+			}
 			prev = u
-			r.logf("%s | server cpu %.0f%% rss %.0f MiB fds %d", line(), math.Max(cpu, 0), float64(u.server.RSS)/(1<<20), u.server.FDs)
+			r.logf("%s | server cpu %.0f%% rss %.0f MiB fds %d%s", line(), math.Max(cpu, 0), float64(u.server.RSS)/(1<<20), u.server.FDs, machine)
 		}
 	}()
 	return func() { close(done); wg.Wait() }

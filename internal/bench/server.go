@@ -300,6 +300,71 @@ func ProcUsage(pid int) (Usage, error) {
 	return u, nil
 }
 
+// MachineCPU is the whole machine's CPU time, summed over its CPUs, from the first line of /proc/stat.
+type MachineCPU struct {
+	Busy  time.Duration // user, nice, system, irq and softirq (guest time is inside user)
+	Idle  time.Duration // idle and iowait
+	Steal time.Duration // the hypervisor ran something else while this machine's CPU wanted to run
+}
+
+// ReadMachineCPU reads /proc/stat.
+func ReadMachineCPU() (MachineCPU, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return MachineCPU{}, err
+	}
+	return parseMachineCPU(string(b))
+}
+
+// parseMachineCPU reads the aggregate "cpu" line of a /proc/stat text: user nice system idle iowait irq softirq
+// steal [guest guest_nice], in USER_HZ ticks.
+func parseMachineCPU(text string) (MachineCPU, error) {
+	line, _, _ := strings.Cut(text, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return MachineCPU{}, errors.New("malformed /proc/stat: no aggregate cpu line with steal time")
+	}
+	var t [8]int64
+	for i := range t {
+		v, err := strconv.ParseInt(f[i+1], 10, 64)
+		if err != nil {
+			return MachineCPU{}, fmt.Errorf("malformed /proc/stat: %w", err)
+		}
+		t[i] = v
+	}
+	const hz = 100 // USER_HZ on Linux
+	tick := func(n int64) time.Duration { return time.Duration(n) * time.Second / hz }
+	return MachineCPU{Busy: tick(t[0] + t[1] + t[2] + t[5] + t[6]), Idle: tick(t[3] + t[4]), Steal: tick(t[7])}, nil
+}
+
+// SyncProbe writes n blocks of 56 KiB (a commit of 14 pages, S1's size) one after another to a new file in dir,
+// each followed by an fsync, and returns the p50 and p99 of the syncs; the file is removed.
+func SyncProbe(dir string, n int) (p50, p99 time.Duration, err error) {
+	if n < 1 {
+		return 0, 0, errors.New("sync probe: no syncs asked for")
+	}
+	f, err := os.CreateTemp(dir, "sync-probe-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	block := make([]byte, 56<<10)
+	ds := make([]time.Duration, 0, n)
+	for i := range n {
+		if _, err := f.WriteAt(block, int64(i)*int64(len(block))); err != nil {
+			return 0, 0, err
+		}
+		t := time.Now()
+		if err := f.Sync(); err != nil {
+			return 0, 0, err
+		}
+		ds = append(ds, time.Since(t))
+	}
+	slices.Sort(ds)
+	return ds[(n-1)/2], ds[min(n-1, n*99/100)], nil
+}
+
 // FindProcess returns the pid of the first process whose command name is comm (e.g. mariadbd), or 0.
 func FindProcess(comm string) int {
 	ents, _ := os.ReadDir("/proc")
