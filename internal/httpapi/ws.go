@@ -1383,17 +1383,63 @@ func (c *wsConn) kickLocked(code int, reason string) {
 func (c *wsConn) closeSocket(code int, reason string) {
 	c.conn.SetWriteDeadline(time.Now().Add(time.Second))
 	c.wmu.Lock()
+	sent := false
 	if !c.closeSent {
 		c.closeSent = true
 		body := []byte(nil)
 		if code != closeNoStatus {
 			body = ws.NewCloseFrameBody(ws.StatusCode(code), reason)
 		}
-		_, _ = c.conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(body)))
+		_, err := c.conn.Write(ws.MustCompileFrame(ws.NewCloseFrame(body)))
+		sent = err == nil
 	}
 	c.wmu.Unlock()
+	if sent {
+		c.linger()
+	}
 	c.conn.Close()
 	c.maybeCleanup()
+}
+
+// closeLinger bounds how long a closed connection's socket stays open for its peer to read up to the close
+// frame; closeLingerBytes how much of the peer's input it discards meanwhile.
+const (
+	closeLinger      = 5 * time.Second
+	closeLingerBytes = 64 << 10
+)
+
+// linger lets the peer read everything up to the close frame before the socket goes. Closing a socket whose
+// input holds unread bytes makes the kernel answer with a reset, and a reset makes the peer's kernel drop
+// what the peer had not read yet: a slow consumer kicked with 4008, still reading its backlog, answers a
+// ping from it with a pong, and the reset that pong met took the close frame away (the client then saw
+// "connection reset" instead of why it was dropped). So the server half-closes (its FIN follows the close
+// frame) and reads and discards what the peer still sends, until the peer closes its side, closeLinger passes
+// or closeLingerBytes arrived. Only when no reader owns the socket's input: a frame reader in progress ends
+// soon on its own (the connection is closed), and the socket is closed at once then, as before.
+func (c *wsConn) linger() {
+	hc, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	busy := c.reading
+	if !busy {
+		c.reading = true // keeps the cleanup and the deadline sweep away until the socket is closed
+	}
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	defer func() {
+		c.mu.Lock()
+		c.reading = false
+		c.mu.Unlock()
+	}()
+	if hc.CloseWrite() != nil {
+		return
+	}
+	c.conn.SetReadDeadline(time.Now().Add(closeLinger))
+	_, _ = io.CopyN(io.Discard, c.conn, closeLingerBytes)
 }
 
 // maybeCleanup forgets a closed connection once no goroutine reads it: unsubscribe everything, unregister it.

@@ -335,3 +335,27 @@ func TestIdleWebSocketsHoldNoGoroutine(t *testing.T) {
 		t.Fatalf("%d connections, want %d", got, n+1)
 	}
 }
+
+// A client that still writes after the server closed its connection reads why it was closed: the server
+// half-closes and discards the client's late bytes instead of closing a socket with unread input, whose reset
+// would make the client's kernel drop the close frame it had not read yet. (A slow consumer kicked with 4008
+// answers the pings in its backlog with pongs; it saw "connection reset" instead of 4008.) The poller's
+// connections only: with a reader goroutine the reader owns the socket's input, and the socket is closed at
+// once as before.
+func TestWebSocketCloseFrameSurvivesLateClientBytes(t *testing.T) {
+	a := startAPI(t, "sqlite", apiOptions{})
+	s := a.login("admin@example.com")
+	c := dialWS(t, a)
+	c.auth(s.Token)
+	a.App.HTTP.KickPrincipal(s.AgentID)
+	// Without reading, keep writing for a while after the kick: the server has closed by the end.
+	for i := range 30 {
+		if _, err := c.conn.Write(encode(ws.OpPing, true, []byte(fmt.Sprint(i)))); err != nil {
+			t.Fatalf("write %d after the kick: %v (the server reset the connection)", i, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, reason := c.closed(); code != protocol.CloseRevoked {
+		t.Fatalf("closed with %d %q, want %d", code, reason, protocol.CloseRevoked)
+	}
+}

@@ -160,7 +160,12 @@ func TestPendingLiveFramesAreBounded(t *testing.T) {
 	}
 	c, write, _ := dialNarrow(t, n, "pending")
 	// The client reads a frame every 20 ms until the server has dropped it: the replay goes on for many seconds,
-	// every write of the server's progressing, so nothing but the bound can make the server drop it.
+	// every write of the server's progressing, so nothing but the bound can make the server drop it. From the
+	// drop on (the reader looks at the server's count of slow consumers itself before every pause) it reads as
+	// fast as it can, up to the close frame queued behind what the socket holds. On the way it answers the
+	// pings of its backlog: the server's lingering close keeps those pongs from resetting the connection and
+	// taking the close frame with it (TestWebSocketCloseFrameSurvivesLateClientBytes; this test failed so under
+	// -race on a loaded machine).
 	var dropped atomic.Bool
 	closed := make(chan int, 1)
 	go func() {
@@ -174,7 +179,7 @@ func TestPendingLiveFramesAreBounded(t *testing.T) {
 				closed <- code
 				return
 			}
-			if !dropped.Load() {
+			if !dropped.Load() && testutilSlowDisconnects(n) == 0 {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
