@@ -39,10 +39,19 @@ func EventDelivery(ev chat.Event, epoch string) *hub.Delivery {
 		Agent: mustJSON(protocol.ServerFrame{Type: protocol.TypeEvent, Epoch: epoch, Event: WireEvent(ev)})}
 }
 
+// The first buffer of a frame: an acknowledgement (four UUIDs, the epoch, the time and the keys) is ~300
+// bytes; a message frame ~400 besides its sender's name, its text and its meta (five UUIDs, some escaping
+// of the text). A buffer that is too small costs a second allocation and a copy for every frame
+// (TestFramesEncodeInOneAllocation).
+const (
+	frameFixedBytes   = 384
+	messageFixedBytes = 512
+)
+
 // messageFrame encodes a message frame (protocol.AppendMessageFrame: the bytes json.Marshal gives, without
 // its reflection); a stored message always encodes, as mustJSON assumes of every frame.
 func messageFrame(epoch string, m *protocol.Message) []byte {
-	b, err := protocol.AppendMessageFrame(make([]byte, 0, 256+len(m.Body)+len(m.Meta)), epoch, m)
+	b, err := protocol.AppendMessageFrame(make([]byte, 0, messageFixedBytes+len(m.SenderName)+len(m.Body)+len(m.Meta)), epoch, m)
 	if err != nil {
 		panic("messaging: marshal frame: " + err.Error())
 	}
@@ -52,7 +61,7 @@ func messageFrame(epoch string, m *protocol.Message) []byte {
 // mustJSON encodes a frame (the bytes json.Marshal gives, written by protocol.ServerFrame.AppendJSON); the
 // frames the server builds always encode.
 func mustJSON(f protocol.ServerFrame) []byte {
-	b, err := f.AppendJSON(make([]byte, 0, 256))
+	b, err := f.AppendJSON(make([]byte, 0, frameFixedBytes))
 	if err != nil {
 		panic("messaging: marshal frame: " + err.Error())
 	}
