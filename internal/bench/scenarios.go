@@ -124,7 +124,8 @@ func s2(ctx context.Context, r *Runner) error {
 		CPUPct   float64 `json:"server_cpu_pct"`
 		GenPct   float64 `json:"generator_cpu_pct"`
 		OtherPct any     `json:"other_cpu_pct,omitempty"` // the machine's other work (machineShares)
-		Late     Latency `json:"send_late_ms"`            // how late the generator itself sent (intended -> handed to the client)
+		StealPct any     `json:"steal_pct,omitempty"`
+		Late     Latency `json:"send_late_ms"` // how late the generator itself sent (intended -> handed to the client)
 	}
 	stored, closeDB, err := r.storedSince(ctx, ch.convs)
 	if err != nil {
@@ -166,11 +167,15 @@ func s2(ctx context.Context, r *Runner) error {
 		}
 		so := stepOut{Offered: rate, Achieved: round2(float64(p.Acked) / stepD.Seconds()), Errors: p.Errors,
 			Latency: p.Hist.Summary(), CPUPct: round2(100 * (b.server.CPU - a.server.CPU).Seconds() / b.at.Sub(a.at).Seconds()),
-			GenPct: round2(100 * (b.gen - a.gen).Seconds() / b.at.Sub(a.at).Seconds()), OtherPct: machineShares(a, b)["other_cpu_pct"],
-			Late: p.LateHist.Summary()}
+			GenPct: round2(100 * (b.gen - a.gen).Seconds() / b.at.Sub(a.at).Seconds()), Late: p.LateHist.Summary()}
+		machine := ""
+		if m := machineShares(a, b); m != nil {
+			so.OtherPct, so.StealPct = m["other_cpu_pct"], m["steal_pct"]
+			machine = fmt.Sprintf(", others %.0f%%, steal %.0f%%", m["other_cpu_pct"], m["steal_pct"])
+		}
 		out = append(out, so)
-		r.logf("step %.0f msgs/s: achieved %.0f, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d, server cpu %.0f%%, generator cpu %.0f%% (sends late p99 %.2f ms)",
-			rate, so.Achieved, so.Latency.P50, so.Latency.P99, so.Latency.Max, so.Errors, so.CPUPct, so.GenPct, so.Late.P99)
+		r.logf("step %.0f msgs/s: achieved %.0f, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d, server cpu %.0f%%, generator cpu %.0f%%%s (sends late p99 %.2f ms)",
+			rate, so.Achieved, so.Latency.P50, so.Latency.P99, so.Latency.Max, so.Errors, so.CPUPct, so.GenPct, machine, so.Late.P99)
 		held := so.Latency.P99 <= 50 && so.Achieved >= 0.95*rate && p.Errors == 0 && p.Delivered >= p.Acked
 		if held {
 			best, bestRate = p, rate
