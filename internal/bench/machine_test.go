@@ -45,8 +45,13 @@ func TestMachineShares(t *testing.T) {
 		t.Fatalf("shares %v", got)
 	}
 	r := &Result{Extra: got}
-	if note := r.BusyMachine(); !strings.Contains(note, "30 % of a CPU") || !strings.Contains(note, "stole 30 %") {
+	if note := r.BusyMachine(); !strings.Contains(note, "other processes took 30 % of a CPU and the hypervisor stole 30 %") {
 		t.Fatalf("note %q", note)
+	}
+	// Only what was high is named.
+	r = &Result{Extra: map[string]any{"other_cpu_pct": 0.0, "steal_pct": 12.0}}
+	if note := r.BusyMachine(); strings.Contains(note, "other processes") || !strings.Contains(note, "stole 12 %") {
+		t.Fatalf("steal only: %q", note)
 	}
 
 	// Counters read at slightly different moments: never below zero.

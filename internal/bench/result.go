@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -50,18 +51,18 @@ func (r *Result) Failed() bool {
 // process took at least a fifth of a CPU, or the hypervisor stole at least 5 %), how much: such a run's
 // timings are partly the neighbours'. Empty otherwise, and when the run has no such figures.
 func (r *Result) BusyMachine() string {
-	other, steal := extraFloat(r, "other_cpu_pct"), extraFloat(r, "steal_pct")
-	if (other == nil || *other < 20) && (steal == nil || *steal < 5) {
+	var what []string
+	if other := extraFloat(r, "other_cpu_pct"); other != nil && *other >= 20 {
+		what = append(what, fmt.Sprintf("other processes took %.0f %% of a CPU", *other))
+	}
+	if steal := extraFloat(r, "steal_pct"); steal != nil && *steal >= 5 {
+		what = append(what, fmt.Sprintf("the hypervisor stole %.0f %% of a CPU", *steal))
+	}
+	if len(what) == 0 {
 		return ""
 	}
-	var o, s float64
-	if other != nil {
-		o = *other
-	}
-	if steal != nil {
-		s = *steal
-	}
-	return fmt.Sprintf("the machine was busy besides the benchmark: other processes took %.0f %% of a CPU and the hypervisor stole %.0f %%; compare timings only with runs interleaved on the same machine", o, s)
+	return "the machine was busy besides the benchmark: " + strings.Join(what, " and ") +
+		"; compare timings only with runs interleaved on the same machine"
 }
 
 // JSON renders the result: the contract's fields in their order, then the extra fields sorted by name.
