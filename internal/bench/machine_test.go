@@ -40,11 +40,11 @@ func TestMachineShares(t *testing.T) {
 	b.gen = 4 * time.Second
 	b.db.CPU = 2 * time.Second
 	b.mach = MachineCPU{Busy: 25 * time.Second, Idle: 52 * time.Second, Steal: 4 * time.Second}
-	got := machineShares(a, b)
-	if got["other_cpu_pct"] != 30.0 || got["steal_pct"] != 30.0 || got["idle_cpu_pct"] != 20.0 {
-		t.Fatalf("shares %v", got)
+	got, ok := machineShares(a, b)
+	if !ok || got.Other != 30.0 || got.Steal != 30.0 || got.Idle != 20.0 {
+		t.Fatalf("shares %+v (%v)", got, ok)
 	}
-	r := &Result{Extra: got}
+	r := &Result{Extra: map[string]any{"other_cpu_pct": got.Other, "steal_pct": got.Steal}}
 	if note := r.BusyMachine(); !strings.Contains(note, "other processes took 30 % of a CPU and the hypervisor stole 30 %") {
 		t.Fatalf("note %q", note)
 	}
@@ -56,15 +56,15 @@ func TestMachineShares(t *testing.T) {
 
 	// Counters read at slightly different moments: never below zero.
 	b.mach.Busy = 21 * time.Second
-	if got := machineShares(a, b); got["other_cpu_pct"] != 0.0 {
-		t.Fatalf("other %v", got["other_cpu_pct"])
+	if got, _ := machineShares(a, b); got.Other != 0.0 {
+		t.Fatalf("other %v", got.Other)
 	}
 	r = &Result{Extra: map[string]any{"other_cpu_pct": 19.9, "steal_pct": 4.9}}
 	if note := r.BusyMachine(); note != "" {
 		t.Fatalf("a quiet run got a note: %q", note)
 	}
-	if got := machineShares(usage{}, b); got != nil {
-		t.Fatalf("no first snapshot: %v", got)
+	if got, ok := machineShares(usage{}, b); ok {
+		t.Fatalf("no first snapshot: %+v", got)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"net/http"
 	"os"
@@ -267,29 +266,31 @@ func (r *Runner) cost(a, b usage, msgs int64) {
 		if r.db.Kind == "mysql" {
 			r.res.Extra["db_cpu_pct"] = round2(100 * (b.db.CPU - a.db.CPU).Seconds() / wall)
 		}
-		maps.Copy(r.res.Extra, machineShares(a, b))
+		if m, ok := machineShares(a, b); ok {
+			r.res.Extra["other_cpu_pct"], r.res.Extra["steal_pct"], r.res.Extra["idle_cpu_pct"] = m.Other, m.Steal, m.Idle
+		}
 	}
 }
 
-// machineShares says how busy the machine was besides the benchmark between two snapshots, in percent of one
-// CPU like server_cpu_pct: other_cpu_pct is the CPU time of every other process (and the kernel's work for
-// none of them), steal_pct the time the hypervisor gave this machine's CPUs to someone else, idle_cpu_pct what
-// was left. On a shared machine these tell a run that measured the server from one that measured its
-// neighbours. Empty when /proc/stat could not be read.
-func machineShares(a, b usage) map[string]any {
+// machineShare is how busy the machine was besides the benchmark, in percent of one CPU like server_cpu_pct:
+// Other (other_cpu_pct) the CPU time of every other process (and the kernel's work for none of them), Steal
+// (steal_pct) the time the hypervisor gave this machine's CPUs to someone else, Idle (idle_cpu_pct) what was
+// left. On a shared machine these tell a run that measured the server from one that measured its neighbours.
+type machineShare struct{ Other, Steal, Idle float64 }
+
+// machineShares is the machine's share between two snapshots; false when /proc/stat could not be read.
+func machineShares(a, b usage) (machineShare, bool) {
 	wall := b.at.Sub(a.at).Seconds()
 	if wall <= 0 || a.mach == (MachineCPU{}) || b.mach == (MachineCPU{}) {
-		return nil
+		return machineShare{}, false
 	}
 	ours := (b.server.CPU - a.server.CPU) + (b.gen - a.gen) + (b.db.CPU - a.db.CPU)
 	// /proc/stat and the processes' own counters are read at slightly different moments, in 10 ms ticks: a
 	// quiet machine may come out a tick or two below zero.
 	other := max(0, (b.mach.Busy-a.mach.Busy)-ours)
-	return map[string]any{
-		"other_cpu_pct": round2(100 * other.Seconds() / wall),
-		"steal_pct":     round2(100 * (b.mach.Steal - a.mach.Steal).Seconds() / wall),
-		"idle_cpu_pct":  round2(100 * (b.mach.Idle - a.mach.Idle).Seconds() / wall),
-	}
+	return machineShare{Other: round2(100 * other.Seconds() / wall),
+		Steal: round2(100 * (b.mach.Steal - a.mach.Steal).Seconds() / wall),
+		Idle:  round2(100 * (b.mach.Idle - a.mach.Idle).Seconds() / wall)}, true
 }
 
 // serverMetrics copies a few of the server's own figures into the result, from one read of its /metrics: the
@@ -366,8 +367,8 @@ func (r *Runner) progress(line func() string) (stop func()) {
 			u := r.usage()
 			cpu := 100 * (u.server.CPU - prev.server.CPU).Seconds() / u.at.Sub(prev.at).Seconds()
 			machine := ""
-			if m := machineShares(prev, u); m != nil {
-				machine = fmt.Sprintf(" | others %.0f%% steal %.0f%%", m["other_cpu_pct"], m["steal_pct"])
+			if m, ok := machineShares(prev, u); ok {
+				machine = fmt.Sprintf(" | others %.0f%% steal %.0f%%", m.Other, m.Steal)
 			}
 			prev = u
 			r.logf("%s | server cpu %.0f%% rss %.0f MiB fds %d%s", line(), math.Max(cpu, 0), float64(u.server.RSS)/(1<<20), u.server.FDs, machine)

@@ -117,15 +117,15 @@ func s2(ctx context.Context, r *Runner) error {
 	r.res.Params["steps"], r.res.Params["step_s"] = steps, stepD.Seconds()
 	r.res.Params["senders"] = "customers (agents only read: their send rate is capped at 10/s each by the server)"
 	type stepOut struct {
-		Offered  float64 `json:"offered"`
-		Achieved float64 `json:"achieved"`
-		Errors   int64   `json:"errors"`
-		Latency  Latency `json:"latency_ms"`
-		CPUPct   float64 `json:"server_cpu_pct"`
-		GenPct   float64 `json:"generator_cpu_pct"`
-		OtherPct any     `json:"other_cpu_pct,omitempty"` // the machine's other work (machineShares)
-		StealPct any     `json:"steal_pct,omitempty"`
-		Late     Latency `json:"send_late_ms"` // how late the generator itself sent (intended -> handed to the client)
+		Offered  float64  `json:"offered"`
+		Achieved float64  `json:"achieved"`
+		Errors   int64    `json:"errors"`
+		Latency  Latency  `json:"latency_ms"`
+		CPUPct   float64  `json:"server_cpu_pct"`
+		GenPct   float64  `json:"generator_cpu_pct"`
+		OtherPct *float64 `json:"other_cpu_pct,omitempty"` // the machine's other work (machineShares)
+		StealPct *float64 `json:"steal_pct,omitempty"`
+		Late     Latency  `json:"send_late_ms"` // how late the generator itself sent (intended -> handed to the client)
 	}
 	stored, closeDB, err := r.storedSince(ctx, ch.convs)
 	if err != nil {
@@ -169,9 +169,9 @@ func s2(ctx context.Context, r *Runner) error {
 			Latency: p.Hist.Summary(), CPUPct: round2(100 * (b.server.CPU - a.server.CPU).Seconds() / b.at.Sub(a.at).Seconds()),
 			GenPct: round2(100 * (b.gen - a.gen).Seconds() / b.at.Sub(a.at).Seconds()), Late: p.LateHist.Summary()}
 		machine := ""
-		if m := machineShares(a, b); m != nil {
-			so.OtherPct, so.StealPct = m["other_cpu_pct"], m["steal_pct"]
-			machine = fmt.Sprintf(", others %.0f%%, steal %.0f%%", m["other_cpu_pct"], m["steal_pct"])
+		if m, ok := machineShares(a, b); ok {
+			so.OtherPct, so.StealPct = &m.Other, &m.Steal
+			machine = fmt.Sprintf(", others %.0f%%, steal %.0f%%", m.Other, m.Steal)
 		}
 		out = append(out, so)
 		r.logf("step %.0f msgs/s: achieved %.0f, p50 %.2f ms, p99 %.2f ms, max %.1f ms, errors %d, server cpu %.0f%%, generator cpu %.0f%%%s (sends late p99 %.2f ms)",

@@ -1124,8 +1124,8 @@ func (c *wsConn) replay(ctx context.Context, p *auth.Principal, ref string, r *r
 	if !c.enqueueLocked(fr) {
 		return
 	}
+	c.releasePendingLocked(sub)
 	for _, d := range sub.pending {
-		c.pendingB -= len(c.frameFor(d))
 		c.deliverLocked(sub, d)
 	}
 	sub.pending, sub.replaying = nil, false
@@ -1179,9 +1179,7 @@ func resumeOutcome(f protocol.ServerFrame) string {
 func (c *wsConn) unsubscribe(key string) {
 	c.mu.Lock()
 	if sub := c.subs.get(key); sub != nil {
-		for _, d := range sub.pending {
-			c.pendingB -= len(c.frameFor(d))
-		}
+		c.releasePendingLocked(sub)
 	}
 	ok := c.subs.del(key)
 	c.mu.Unlock()
@@ -1213,6 +1211,14 @@ func (c *wsConn) Deliver(d *hub.Delivery) {
 		return
 	}
 	c.deliverLocked(sub, d)
+}
+
+// releasePendingLocked takes the bytes of sub's held live frames off the connection's count (maxPendingBytes),
+// as they are delivered or dropped with the subscription.
+func (c *wsConn) releasePendingLocked(sub *subscription) {
+	for _, d := range sub.pending {
+		c.pendingB -= len(c.frameFor(d))
+	}
 }
 
 // frameFor is the frame of d this connection's client gets: the agents' or the customers' (nil for none).
